@@ -1,0 +1,120 @@
+"""Configuration classes; environment parsing happens here and nowhere else."""
+
+import os
+from datetime import timedelta
+
+from dotenv import load_dotenv
+
+load_dotenv()
+
+DEVELOPMENT_SECRET = "ironmind-development-secret-do-not-use-in-production"
+
+
+def _env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_list(name, default):
+    raw = os.environ.get(name) or default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+class Config:
+    APP_ENV = "development"
+    DEBUG = False
+    TESTING = False
+
+    BETTER_AUTH_SECRET = os.environ.get("BETTER_AUTH_SECRET") or DEVELOPMENT_SECRET
+    BETTER_AUTH_URL = os.environ.get("BETTER_AUTH_URL") or None
+    BETTER_AUTH_JWKS_URL = os.environ.get("BETTER_AUTH_JWKS_URL") or None
+    JWT_ISSUER = os.environ.get("JWT_ISSUER") or BETTER_AUTH_URL
+    JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE") or BETTER_AUTH_URL
+
+    ACCESS_TOKEN_TTL = _env_int("ACCESS_TOKEN_TTL", 900)
+    REFRESH_TOKEN_TTL = _env_int("REFRESH_TOKEN_TTL", 604800)
+    MAX_TOKEN_BYTES = 8192
+
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///ironmind.db"
+    # Parameters never appear in exception text, so a logged DB error cannot leak a hash.
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True, "pool_pre_ping": True}
+
+    CORS_ORIGINS = _env_list("CORS_ORIGINS", "http://localhost:3000")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "10 per minute"
+    LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1048576)
+
+    # OWASP's minimum for argon2id: 19 MiB, 2 iterations, parallelism 1.
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19456
+    ARGON2_PARALLELISM = 1
+
+    TASKS_PAGE_DEFAULT = 50
+    TASKS_PAGE_MAX = 100
+
+    API_TITLE = "IRONMIND API"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    BETTER_AUTH_SECRET = DEVELOPMENT_SECRET
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite:///ironmind-test.db"
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Cheap hashes keep the suite fast; never used outside tests.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+    BETTER_AUTH_SECRET = os.environ.get("BETTER_AUTH_SECRET") or ""
+
+
+
+def finalize(config):
+    """Derive the settings Flask and its extensions read, then refuse unsafe production ones."""
+    secret = config["BETTER_AUTH_SECRET"]
+    if config["APP_ENV"] == "production":
+        if not secret or len(secret) < 32 or secret == DEVELOPMENT_SECRET:
+            raise RuntimeError(
+                "BETTER_AUTH_SECRET must be set to a value of at least 32 characters "
+                "(not the development default) when APP_ENV=production."
+            )
+        if config["DEBUG"]:
+            raise RuntimeError("DEBUG cannot be on when APP_ENV=production.")
+    config.update(
+        SECRET_KEY=secret,
+        JWT_SECRET_KEY=secret,
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_IDENTITY_CLAIM="sub",
+        JWT_COOKIE_CSRF_PROTECT=False,
+        JWT_DECODE_LEEWAY=10,
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=config["ACCESS_TOKEN_TTL"]),
+        JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=config["REFRESH_TOKEN_TTL"]),
+    )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env():
+    name = os.environ.get("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}; got {name!r}.")
+    return CONFIGS[name]

@@ -1,0 +1,66 @@
+"""IRONMIND API: the Flask backend of a Next.js + Better Auth application."""
+
+from flask import Flask, request
+
+from config import config_from_env, finalize
+
+from .errors import ApiError, register_error_handlers
+from .extensions import api, cors, db, jwt, migrate, passwords
+from .logs import configure_logging
+from .security import configure_jwt
+
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def create_app(config_class=None, **overrides):
+    app = Flask(__name__, static_folder=None)
+    app.config.from_object(config_class or config_from_env())
+    app.config.update(overrides)
+    finalize(app.config)
+    configure_logging(app)
+    register_request_hooks(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    return app
+
+
+def register_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db)
+    jwt.init_app(app)
+    configure_jwt(jwt, app)
+    passwords.init_app(app)
+    cors.init_app(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        supports_credentials=True,
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Link", "Location", "Retry-After"],
+    )
+    api.init_app(app)
+
+
+def register_blueprints(app):
+    from .auth.routes import blp as auth_blp
+    from .health import blp as health_blp
+    from .protected import blp as protected_blp
+    from .tasks.routes import blp as tasks_blp
+
+    for blueprint in (health_blp, auth_blp, protected_blp, tasks_blp):
+        api.register_blueprint(blueprint)
+
+
+def register_request_hooks(app):
+    app.before_request(require_json_body)
+
+
+def require_json_body():
+    """Refuse a body that is not JSON before any view tries to parse it."""
+    if request.method not in BODY_METHODS or request.routing_exception is not None:
+        return
+    has_body = bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", ""
+    )
+    if (has_body or request.content_type) and not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Request bodies must be application/json.")

@@ -1,0 +1,39 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import String, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import UTCDateTime, db, utcnow
+
+INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    # A string: Better Auth's ids are opaque strings, and local users share the same column.
+    id: Mapped[str] = mapped_column(String(255), primary_key=True, default=lambda: uuid.uuid4().hex)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+    def __repr__(self):
+        return f"<User {self.id}>"
+
+
+def ensure_user(user_id, email=None, name=None):
+    """Create the user row for a token subject unless it exists; safe under concurrency.
+
+    A subject's email may already belong to another local account: it is then left out
+    rather than failing the request, because the subject itself is what owns data here.
+    """
+    insert = INSERTS[db.session.get_bind().dialect.name]
+    for candidate_email in dict.fromkeys((email and email.lower(), None)):
+        values = {"id": user_id, "email": candidate_email, "name": name, "created_at": utcnow()}
+        db.session.execute(insert(User).values(**values).on_conflict_do_nothing())
+        if db.session.scalar(select(User.id).where(User.id == user_id)) is not None:
+            return

@@ -1,0 +1,58 @@
+from flask_smorest import Blueprint
+
+from ..schemas import SuccessSchema
+from ..security import auth_required
+from . import service
+from .schemas import (
+    MeSchema,
+    RefreshSchema,
+    SigninSchema,
+    SignoutSchema,
+    SignupResponseSchema,
+    SignupSchema,
+    TokenPairSchema,
+)
+
+blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens.")
+
+
+@blp.route("/signup", methods=["POST"])
+@blp.arguments(SignupSchema)
+@blp.response(201, SignupResponseSchema)
+def signup(body):
+    """Create an account with an email and a password."""
+    user = service.create_user(**body)
+    return {"success": True, "message": "Account created.", "user": user}
+
+
+@blp.route("/signin", methods=["POST"])
+@blp.arguments(SigninSchema)
+@blp.response(200, TokenPairSchema)
+def signin(body):
+    """Exchange an email and a password for an access and a refresh token."""
+    return service.issue_token_pair(service.authenticate(**body))
+
+
+@blp.route("/refresh", methods=["POST"])
+@blp.arguments(RefreshSchema)
+@blp.response(200, TokenPairSchema)
+def refresh(body):
+    """Exchange a refresh token for a new token pair."""
+    return service.refresh_tokens(body["refresh_token"])
+
+
+@blp.route("/signout", methods=["POST"])
+@auth_required
+@blp.arguments(SignoutSchema)
+@blp.response(200, SuccessSchema)
+def signout(body):
+    """Sign the current session out."""
+    return {"success": True}
+
+
+@blp.route("/me", methods=["GET"])
+@auth_required
+@blp.response(200, MeSchema)
+def me():
+    """Return the current user, provisioning a Better Auth subject on first sight."""
+    return {"user": service.current_user()}

@@ -1,0 +1,53 @@
+from marshmallow import Schema, fields, validate
+
+from ..schemas import Text, Timestamp
+
+Email = validate.And(validate.Length(max=320), validate.Email(error="Not a valid email address."))
+
+
+class UserSchema(Schema):
+    id = fields.String(dump_only=True)
+    email = fields.String(dump_only=True, allow_none=True)
+    name = fields.String(dump_only=True, allow_none=True)
+    createdAt = Timestamp("created_at")
+
+
+class SignupSchema(Schema):
+    email = Text(required=True, trim=True, validate=Email)
+    password = Text(required=True, load_only=True, validate=validate.Length(8, 128))
+    name = Text(trim=True, allow_none=True, load_default=None, validate=validate.Length(max=200))
+
+
+class SigninSchema(Schema):
+    email = Text(required=True, trim=True, validate=validate.Length(1, 320))
+    password = Text(required=True, load_only=True, validate=validate.Length(1, 1024))
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, load_only=True)
+
+
+class SignoutSchema(Schema):
+    refresh_token = fields.String(load_only=True, load_default=None)
+
+
+class SignupResponseSchema(Schema):
+    success = fields.Boolean(required=True)
+    message = fields.String(required=True)
+    user = fields.Nested(UserSchema, required=True)
+
+
+class TokenPairSchema(Schema):
+    token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True)
+    refresh_token = fields.String(required=True)
+    user = fields.Nested(UserSchema, required=True)
+
+
+class MeSchema(Schema):
+    user = fields.Nested(UserSchema, required=True)
+
+
+signup_schema = SignupSchema()
+signin_schema = SigninSchema()

@@ -1,0 +1,130 @@
+"""The contract's single error shape, and every handler that produces it."""
+
+import logging
+
+from flask import g, jsonify
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CODES = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("invalid_token", "The access token is invalid."),
+    404: ("not_found", "The requested resource was not found."),
+    405: ("method_not_allowed", "The method is not allowed for this resource."),
+    409: ("conflict", "The request conflicts with the current state."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Request bodies must be application/json."),
+    422: ("validation_error", "The request body is invalid."),
+    429: ("rate_limited", "Too many requests; try again later."),
+    500: ("internal_error", "An unexpected error occurred."),
+    503: ("service_unavailable", "The service is temporarily unavailable."),
+}
+
+
+class ApiError(Exception):
+    """An error a view raises to answer with a specific contract code."""
+
+    def __init__(self, status, error, message, headers=None):
+        super().__init__(message)
+        self.status, self.error, self.message, self.headers = status, error, message, headers
+
+
+def error_response(status, error=None, message=None, fields=None, headers=None):
+    """Build the one JSON error body the contract allows, with its status and headers."""
+    default_error, default_message = DEFAULT_CODES.get(status, DEFAULT_CODES[500])
+    body = {
+        "error": error or default_error,
+        "message": message or default_message,
+        "request_id": g.get("request_id"),
+    }
+    if status == 422:
+        body["fields"] = fields or {}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = _bearer_challenge(body["error"])
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _bearer_challenge(error):
+    # RFC 6750 3.1: no error attribute when the request carried no credentials.
+    if error in ("missing_token", "invalid_credentials"):
+        return 'Bearer realm="ironmind"'
+    return f'Bearer realm="ironmind", error="invalid_token", error_description="{error}"'
+
+
+def _validation_fields(messages):
+    """Flatten webargs' {location: {field: [msg]}} into {field: [msg]}."""
+    fields = {}
+    for location_messages in (messages or {}).values():
+        if isinstance(location_messages, dict):
+            fields.update(location_messages)
+        else:
+            fields["_body"] = location_messages
+    return fields
+
+
+def handle_http_exception(exc):
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    headers = {k: v for k, v in (data.get("headers") or {}).items()}
+    if status == 405:
+        headers["Allow"] = ", ".join(exc.valid_methods or [])
+    if status == 422:
+        return error_response(422, fields=_validation_fields(messages), headers=headers)
+    message = None
+    if status == 400 and messages:
+        message = _describe(messages)
+    return error_response(status, message=message, headers=headers)
+
+
+def _describe(messages):
+    """One readable sentence from webargs messages for a 400 answer."""
+    parts = []
+    for location, location_messages in messages.items():
+        if isinstance(location_messages, dict):
+            for field, errors in location_messages.items():
+                errors = errors if isinstance(errors, list) else [errors]
+                parts.append(f"{field}: " + "; ".join(map(str, errors)))
+        elif location == "json":
+            parts.append("Malformed JSON body.")
+        else:
+            parts.append(str(location_messages))
+    return "Invalid request: " + " ".join(parts)
+
+
+def handle_api_error(exc):
+    return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
+
+
+def handle_database_unavailable(exc):
+    db.session.rollback()
+    log.error("database unavailable: %s", type(exc).__name__)
+    return error_response(503, message="The database is unavailable; try again shortly.")
+
+
+def handle_unexpected(exc):
+    db.session.rollback()
+    log.exception("unhandled error")
+    return error_response(500)
+
+
+def register_error_handlers(app):
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(Exception, handle_unexpected)
+
+
+def _database_error(exc):
+    if exc.connection_invalidated:
+        return handle_database_unavailable(exc)
+    return handle_unexpected(exc)

@@ -1,0 +1,81 @@
+"""Extension instances, created unbound and attached in create_app."""
+
+import sqlite3
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.profiles import RFC_9106_LOW_MEMORY
+from flask import current_app
+from flask_cors import CORS
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, TypeDecorator, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp, also on SQLite, which stores none."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+@event.listens_for(Engine, "connect")
+def _enforce_sqlite_foreign_keys(dbapi_connection, connection_record):
+    # SQLite ignores foreign keys unless asked, per connection.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def utcnow():
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Passwords:
+    """argon2id hashing configured per app from its settings."""
+
+    def init_app(self, app):
+        hasher = PasswordHasher(
+            time_cost=app.config["ARGON2_TIME_COST"],
+            memory_cost=app.config["ARGON2_MEMORY_COST"],
+            parallelism=app.config["ARGON2_PARALLELISM"],
+            hash_len=RFC_9106_LOW_MEMORY.hash_len,
+            salt_len=RFC_9106_LOW_MEMORY.salt_len,
+        )
+        # Verified against when the email is unknown, so both paths cost one argon2 verify.
+        app.extensions["passwords"] = (hasher, hasher.hash("ironmind-dummy-password"))
+
+    @property
+    def hasher(self):
+        return current_app.extensions["passwords"][0]
+
+    @property
+    def dummy_hash(self):
+        return current_app.extensions["passwords"][1]
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+cors = CORS()
+api = Api()
+passwords = Passwords()

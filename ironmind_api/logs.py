@@ -1,0 +1,83 @@
+"""JSON log lines on stdout, with the request's id and user attached by a filter."""
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import g, has_request_context, request
+from flask.logging import default_handler
+from pythonjsonlogger.json import JsonFormatter
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+access_log = logging.getLogger("ironmind_api.access")
+
+
+class RequestContextFilter(logging.Filter):
+    """Attach request_id and user_id to every record written while handling a request."""
+
+    def filter(self, record):
+        if has_request_context():
+            record.request_id = g.get("request_id")
+            record.user_id = g.get("user_id")
+        else:
+            record.request_id = getattr(record, "request_id", None)
+            record.user_id = getattr(record, "user_id", None)
+        return True
+
+
+def json_handler(level):
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp=True,
+        )
+    )
+    handler.addFilter(RequestContextFilter())
+    handler.setLevel(level)
+    return handler
+
+
+def configure_logging(app):
+    """Send every logger's records to one JSON handler on stdout, once per process."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "ironmind", False):
+            root.removeHandler(handler)
+    handler = json_handler(app.config["LOG_LEVEL"])
+    handler.ironmind = True
+    root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+    app.logger.removeHandler(default_handler)
+    # The access line below replaces the development server's own per-request line.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app.extensions["log_handler"] = handler
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+
+
+def _start_request():
+    g.request_started = time.perf_counter()
+    supplied = request.headers.get("X-Request-ID", "")
+    g.request_id = supplied if REQUEST_ID_PATTERN.fullmatch(supplied) else uuid.uuid4().hex
+    g.user_id = None
+
+
+def _finish_request(response):
+    response.headers["X-Request-ID"] = g.request_id
+    started = g.get("request_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    access_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "remote_addr": request.remote_addr,
+        },
+    )
+    return response

@@ -1,0 +1,38 @@
+"""Fields and schemas shared by every blueprint."""
+
+from marshmallow import Schema, ValidationError, fields
+
+
+class Text(fields.String):
+    """A string that PostgreSQL can store: no NUL characters; optionally trimmed."""
+
+    def __init__(self, *args, trim=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.trim = trim
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("Must not contain NUL characters.")
+        return value.strip() if self.trim else value
+
+
+def Timestamp(attribute):
+    return fields.DateTime(format="iso", attribute=attribute, dump_only=True)
+
+
+def StrictBoolean(**kwargs):
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    request_id = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields", keys=fields.String(), values=fields.List(fields.String())
+    )
+
+
+class SuccessSchema(Schema):
+    success = fields.Boolean(required=True)
