@@ -50,3 +50,19 @@ def server(cluster):
 def empty_db(cluster):
     cluster.execute("TRUNCATE tasks, users")
     return cluster
+
+
+@pytest.fixture
+def own_server(cluster):
+    """A gunicorn of the test's own, for a test that stops it; started with env overrides."""
+    servers = []
+
+    def start(**env):
+        server = Server(cluster.url, SERVER_PORT + 1 + len(servers), **env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+        server.remove_log()

@@ -234,9 +234,10 @@ class Client:
     def __init__(self, port, token=None, timeout=CLIENT_TIMEOUT):
         self.port, self.token, self.timeout = port, token, timeout
         self.conn = None
+        self.last_request_id = None
 
     def request(self, method, path, body=None, headers=None):
-        request_id = uuid.uuid4().hex
+        request_id = self.last_request_id = uuid.uuid4().hex
         sent = {"X-Request-ID": request_id, **(headers or {})}
         if self.token:
             sent["Authorization"] = f"Bearer {self.token}"
