@@ -5,7 +5,7 @@ from flask import Flask, request
 from config import config_from_env, finalize
 
 from .errors import ApiError, register_error_handlers
-from .extensions import api, cors, db, jwt, migrate, passwords
+from .extensions import api, close_session, cors, db, jwt, migrate, passwords
 from .logs import configure_logging
 from .security import configure_jwt
 
@@ -27,6 +27,7 @@ def create_app(config_class=None, **overrides):
 
 def register_extensions(app):
     db.init_app(app)
+    app.teardown_appcontext(close_session)
     migrate.init_app(app, db)
     jwt.init_app(app)
     configure_jwt(jwt, app)

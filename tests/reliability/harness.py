@@ -179,6 +179,10 @@ class Server:
                 records.append({"raw": line})
         return records
 
+    def unhandled_errors(self):
+        """Log records of requests that ended in a 500 (with their tracebacks)."""
+        return [r for r in self.log_records() if r.get("message") == "unhandled error"]
+
     def stop(self):
         """SIGTERM, then SIGKILL of the whole process group if it lingers."""
         if self.process is None:
