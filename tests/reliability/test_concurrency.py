@@ -1,5 +1,6 @@
 """Parallel writers: every acknowledged task exists once, with what was sent."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -39,8 +40,12 @@ def listed_ids(port, sub):
 
 def test_parallel_creations_are_all_stored_once_with_their_bodies(server, empty_db):
     subs = [subject(f"writer{i}") for i in range(CLIENTS)]
+    started = time.monotonic()
     with ThreadPoolExecutor(CLIENTS) as pool:
         results = list(pool.map(lambda sub: create_tasks(server.port, sub, TASKS_EACH), subs))
+    elapsed = time.monotonic() - started
+    slowest = max(response.elapsed for _, sent in results for _, response in sent)
+    print(f"creations: {CLIENTS * TASKS_EACH} in {elapsed:.1f} s, slowest {slowest:.2f} s")
 
     created = {}
     for sub, sent in results:

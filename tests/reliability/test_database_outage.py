@@ -3,6 +3,7 @@ and the API serves again without a restart."""
 
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -58,7 +59,10 @@ def wait_for_recovery(port, sub, deadline):
     return None
 
 
-def test_outage_fails_fast_with_503_loses_nothing_and_recovers(server, empty_db):
+# fast: PostgreSQL ends every session and stops cleanly, as `pg_ctlcluster stop` does;
+# immediate: it dies without cleanup, like a crash, and recovers from its WAL on start.
+@pytest.mark.parametrize("stop_mode", ["fast", "immediate"])
+def test_outage_fails_fast_with_503_loses_nothing_and_recovers(server, empty_db, stop_mode):
     subs = [subject(f"outage{i}") for i in range(CLIENTS)]
     stop = threading.Event()
     with ThreadPoolExecutor(CLIENTS + 1) as pool:
@@ -66,7 +70,7 @@ def test_outage_fails_fast_with_503_loses_nothing_and_recovers(server, empty_db)
         prober = pool.submit(keep_probing, server.port, stop)
         try:
             time.sleep(1.5)
-            empty_db.stop("fast")
+            empty_db.stop(stop_mode)
             stopped_at = time.monotonic()
             time.sleep(OUTAGE)
             restart_at = time.monotonic()
@@ -80,10 +84,10 @@ def test_outage_fails_fast_with_503_loses_nothing_and_recovers(server, empty_db)
             probes = prober.result()
 
     assert recovered_at is not None, f"no 201 within {RECOVERY} s of PostgreSQL's restart"
-    print(f"outage: {len(results)} requests, {sum(r.status == 201 for _, _, r in results)} 201, "
-          f"{sum(r.status == 503 for _, _, r in results)} 503, slowest "
-          f"{max(r.elapsed for _, _, r in results):.2f} s, recovered "
-          f"{recovered_at - up_at:.2f} s after restart")
+    statuses = Counter(r.status for _, _, r in results)
+    print(f"outage ({stop_mode}): {len(results)} requests, {statuses[201]} x 201, "
+          f"{statuses[503]} x 503, slowest {max(r.elapsed for _, _, r in results):.2f} s, "
+          f"recovered {recovered_at - up_at:.2f} s after restart")
 
     responses = [response for _, _, response in results]
     acknowledged = {r.json()["id"]: body for _, body, r in results if r.status == 201}
