@@ -7,8 +7,11 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 
-from config import Config
+from config import Config, TestingConfig
+from ironmind_api import create_app
+from ironmind_api.extensions import db
 
 from .harness import Client, is_service_unavailable, mint, subject
 
@@ -114,3 +117,17 @@ def test_outage_fails_fast_with_503_loses_nothing_and_recovers(server, empty_db,
     assert max(r.elapsed for r in ready) <= READY_BOUND
     last_ready = [r for t, path, r in probes if path == "/health/ready" and t > recovered_at]
     assert last_ready and last_ready[-1].status == 200
+
+
+def test_connection_dropped_before_session_cleanup_is_not_an_error(cluster):
+    """The request is done, then the database drops its connection: teardown stays quiet."""
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=cluster.url)
+    context = app.app_context()
+    context.push()
+    backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar()  # opens a transaction
+    cluster.execute("SELECT pg_terminate_backend(%s)", backend)
+    time.sleep(0.2)
+    context.pop()  # closing the session rolls back on the dead connection
+
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1  # the pool recovered
