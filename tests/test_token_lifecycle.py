@@ -1,5 +1,6 @@
 """Refresh rotation, reuse detection and signout, as a frontend would live through them."""
 
+import threading
 from datetime import UTC, datetime
 
 import jwt as pyjwt
@@ -184,3 +185,23 @@ def test_deleting_a_user_ends_their_sessions(client, session, db):
     db.session.delete(db.session.get(User, session["user"]["id"]))
     db.session.commit()
     assert_revoked(refresh(client, session["refresh_token"]))
+
+
+def test_concurrent_refreshes_of_one_token_never_fork_the_session(app, client, session):
+    barrier, results = threading.Barrier(4), []
+
+    def exchange():
+        barrier.wait()
+        results.append(refresh(app.test_client(), session["refresh_token"]))
+
+    threads = [threading.Thread(target=exchange) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [r.status_code for r in results] == [200] * 4
+    jtis = {
+        pyjwt.decode(r.get_json()["refresh_token"], options={"verify_signature": False})["jti"]
+        for r in results
+    }
+    assert len(jtis) == 1  # one current refresh token: everyone else got it within the grace
