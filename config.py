@@ -15,6 +15,10 @@ def _env_int(name, default):
     return int(value) if value not in (None, "") else default
 
 
+def _truthy(value):
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
 def _env_list(name, default):
     raw = os.environ.get(name) or default
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -42,6 +46,11 @@ class Config:
     CORS_ORIGINS = _env_list("CORS_ORIGINS", "http://localhost:3000")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "10 per minute"
+    # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 ignores those headers.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # Seconds in which a just-rotated refresh token still gets the session's current one
+    # (two tabs refreshing at once); 0 turns the grace off. See README, "Token lifecycle".
+    REFRESH_REUSE_GRACE = _env_int("REFRESH_REUSE_GRACE", 10)
     LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1048576)
 
@@ -69,6 +78,8 @@ class TestingConfig(Config):
     BETTER_AUTH_SECRET = DEVELOPMENT_SECRET
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite:///ironmind-test.db"
     RATELIMIT_STORAGE_URI = "memory://"
+    # High enough that no test is limited by accident; tests of the limit lower it.
+    RATELIMIT_AUTH = "10000 per minute"
     # Cheap hashes keep the suite fast; never used outside tests.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
@@ -85,12 +96,13 @@ def finalize(config):
     """Derive the settings Flask and its extensions read, then refuse unsafe production ones."""
     secret = config["BETTER_AUTH_SECRET"]
     if config["APP_ENV"] == "production":
-        if not secret or len(secret) < 32 or secret == DEVELOPMENT_SECRET:
+        if not secret or len(secret.strip()) < 32 or secret == DEVELOPMENT_SECRET:
             raise RuntimeError(
                 "BETTER_AUTH_SECRET must be set to a value of at least 32 characters "
                 "(not the development default) when APP_ENV=production."
             )
-        if config["DEBUG"]:
+        # `flask run --debug` sets FLASK_DEBUG and turns app.debug on after create_app returns.
+        if config["DEBUG"] or _truthy(os.environ.get("FLASK_DEBUG")):
             raise RuntimeError("DEBUG cannot be on when APP_ENV=production.")
     config.update(
         SECRET_KEY=secret,

@@ -8,6 +8,8 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from flask import current_app
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -78,4 +80,6 @@ migrate = Migrate()
 jwt = JWTManager()
 cors = CORS()
 api = Api()
+# Keyed by request.remote_addr, which ProxyFix rewrites only when TRUSTED_PROXIES says so.
+limiter = Limiter(key_func=get_remote_address)
 passwords = Passwords()
