@@ -262,6 +262,22 @@ def test_both_workers_log_json_lines_with_the_request_context(server, session):
     assert len(worker_pids()) == 2
 
 
+def read_response(conn):
+    """Read one HTTP/1.1 response framed by Content-Length from a raw socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(rest) < length:
+        rest += conn.recv(65536)
+    return head + b"\r\n\r\n" + rest
+
+
 def test_sigterm_lets_an_in_flight_request_finish(server_env, tmp_path_factory):
     """A request still sending its body when SIGTERM arrives is answered, then gunicorn exits 0."""
     server = Server(server_env, tmp_path_factory.mktemp("gunicorn-sigterm"))
@@ -275,6 +291,9 @@ def test_sigterm_lets_an_in_flight_request_finish(server_env, tmp_path_factory):
             f"Connection: close\r\n\r\n"
         ).encode()
         with socket.create_connection(("127.0.0.1", server.port), timeout=15) as conn:
+            # A first request on this keep-alive connection makes sure a worker holds it.
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert read_response(conn).startswith(b"HTTP/1.1 200 ")
             conn.sendall(head + body[:10])
             time.sleep(0.5)  # a worker thread is now waiting for the rest of the body
             server.process.send_signal(signal.SIGTERM)
