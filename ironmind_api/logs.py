@@ -31,8 +31,8 @@ def json_handler(level):
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         JsonFormatter(
-            "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
-            rename_fields={"levelname": "level", "name": "logger"},
+            "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(process)d",
+            rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
             timestamp=True,
         )
     )
