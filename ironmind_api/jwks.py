@@ -56,6 +56,8 @@ class KeySet:
         if key is not None and not self._stale():
             return key
         with self._lock:
+            # Another request may have fetched while this one waited for the lock.
+            key = self._keys.get(kid)
             if (key is None or self._stale()) and self._may_fetch():
                 self._fetch()
             key = self._keys.get(kid)
