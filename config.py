@@ -8,6 +8,8 @@ from dotenv import load_dotenv
 load_dotenv()
 
 DEVELOPMENT_SECRET = "ironmind-development-secret-do-not-use-in-production"
+# Verified with a JWKS public key, never with the shared secret.
+ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256"})
 
 
 def _env_int(name, default):
@@ -17,6 +19,11 @@ def _env_int(name, default):
 
 def _truthy(value):
     return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
 
 
 def _env_list(name, default):
@@ -32,8 +39,14 @@ class Config:
     BETTER_AUTH_SECRET = os.environ.get("BETTER_AUTH_SECRET") or DEVELOPMENT_SECRET
     BETTER_AUTH_URL = os.environ.get("BETTER_AUTH_URL") or None
     BETTER_AUTH_JWKS_URL = os.environ.get("BETTER_AUTH_JWKS_URL") or None
-    JWT_ISSUER = os.environ.get("JWT_ISSUER") or BETTER_AUTH_URL
-    JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE") or BETTER_AUTH_URL
+    # Both default to BETTER_AUTH_URL (see finalize), checked on asymmetric tokens only.
+    JWT_ISSUER = os.environ.get("JWT_ISSUER") or None
+    JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE") or None
+    # Better Auth JWT-plugin tokens: accepted algorithms, and how the JWKS is fetched.
+    JWKS_ALGORITHMS = _env_list("JWKS_ALGORITHMS", "EdDSA,ES256,RS256,PS256")
+    JWKS_FETCH_TIMEOUT = _env_float("JWKS_FETCH_TIMEOUT", 2.0)
+    JWKS_REFETCH_INTERVAL = _env_float("JWKS_REFETCH_INTERVAL", 10.0)
+    JWKS_MAX_AGE = _env_float("JWKS_MAX_AGE", 300.0)
 
     ACCESS_TOKEN_TTL = _env_int("ACCESS_TOKEN_TTL", 900)
     REFRESH_TOKEN_TTL = _env_int("REFRESH_TOKEN_TTL", 604800)
@@ -104,11 +117,13 @@ def finalize(config):
         # `flask run --debug` sets FLASK_DEBUG and turns app.debug on after create_app returns.
         if config["DEBUG"] or _truthy(os.environ.get("FLASK_DEBUG")):
             raise RuntimeError("DEBUG cannot be on when APP_ENV=production.")
+    finalize_jwks(config)
+    jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
     config.update(
         SECRET_KEY=secret,
         JWT_SECRET_KEY=secret,
         JWT_ALGORITHM="HS256",
-        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_DECODE_ALGORITHMS=["HS256", *jwks_algorithms],
         JWT_TOKEN_LOCATION=["headers"],
         JWT_IDENTITY_CLAIM="sub",
         JWT_COOKIE_CSRF_PROTECT=False,
@@ -116,6 +131,29 @@ def finalize(config):
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=config["ACCESS_TOKEN_TTL"]),
         JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=config["REFRESH_TOKEN_TTL"]),
     )
+
+
+def finalize_jwks(config):
+    """Derive the JWKS URL and the expected iss/aud of Better Auth JWT-plugin tokens."""
+    base_url = (config["BETTER_AUTH_URL"] or "").rstrip("/") or None
+    jwks_url = config["BETTER_AUTH_JWKS_URL"] or (base_url and f"{base_url}/api/auth/jwks")
+    config.update(
+        JWKS_URL=jwks_url,
+        JWT_ISSUER=config["JWT_ISSUER"] or base_url,
+        JWT_AUDIENCE=config["JWT_AUDIENCE"] or base_url,
+    )
+    if not jwks_url:
+        return
+    if not (config["JWT_ISSUER"] and config["JWT_AUDIENCE"]):
+        raise RuntimeError(
+            "Set BETTER_AUTH_URL, or JWT_ISSUER and JWT_AUDIENCE, with BETTER_AUTH_JWKS_URL."
+        )
+    unsupported = set(config["JWKS_ALGORITHMS"]) - ASYMMETRIC_ALGORITHMS
+    if unsupported or not config["JWKS_ALGORITHMS"]:
+        raise RuntimeError(
+            "JWKS_ALGORITHMS must list asymmetric algorithms only "
+            f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); got {sorted(unsupported)}."
+        )
 
 
 CONFIGS = {

@@ -6,6 +6,7 @@ from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from jwt.exceptions import PyJWTError
 
+from . import jwks
 from .errors import ApiError, error_response
 
 MAX_SUBJECT_LENGTH = 255
@@ -61,6 +62,8 @@ def _revoked(jwt_header, jwt_data):
 
 
 def configure_jwt(jwt, app):
+    jwks.init_app(app)
+    jwt.decode_key_loader(jwks.decode_key)
     jwt.token_verification_loader(claims_are_acceptable)
     jwt.unauthorized_loader(_unauthorized)
     jwt.invalid_token_loader(_invalid)
