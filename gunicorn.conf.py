@@ -16,6 +16,9 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM, in-flight requests get this long to finish before workers are killed.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# gunicorn's largest: the API's own query limits (a 512-character cursor, percent-encoded)
+# must fit, because a request line gunicorn refuses gets its HTML page, not the API's JSON.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # The app writes one JSON access line per request itself; gunicorn's would duplicate it.
 accesslog = None
@@ -34,6 +37,9 @@ logconfig_dict = {
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
     },
+    # Replaces gunicorn's default root (whose "console" handler this dict no longer defines,
+    # which made gunicorn refuse to start); the app attaches its own JSON handler to root.
+    "root": {"handlers": [], "level": loglevel.upper()},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
         "gunicorn.access": {"handlers": [], "propagate": False},

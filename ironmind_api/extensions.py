@@ -15,6 +15,8 @@ from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from .schemas import ErrorSchema
+
 
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC timestamp, also on SQLite, which stores none."""
@@ -78,4 +80,7 @@ migrate = Migrate()
 jwt = JWTManager()
 cors = CORS()
 api = Api()
+# Every error response is documented explicitly (see openapi.py), in the contract's shape.
+api.ERROR_SCHEMA = ErrorSchema
+api.DEFAULT_ERROR_RESPONSE_NAME = None
 passwords = Passwords()

@@ -7,6 +7,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from jwt.exceptions import PyJWTError
 
 from .errors import ApiError, error_response
+from .openapi import SECURITY_SCHEME, document, error_ref
 
 MAX_SUBJECT_LENGTH = 255
 
@@ -21,7 +22,8 @@ def auth_required(fn):
         g.user_id = get_jwt()["sub"]
         return fn(*args, **kwargs)
 
-    return wrapper
+    # Every guarded operation is documented as needing the bearer token and answering 401.
+    return document(wrapper, security=[{SECURITY_SCHEME: []}], responses={401: error_ref(401)})
 
 
 def check_token_size(token):

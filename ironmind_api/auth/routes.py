@@ -1,5 +1,5 @@
-from flask_smorest import Blueprint
 
+from ..openapi import Blueprint, error_responses
 from ..schemas import SuccessSchema
 from ..security import auth_required
 from . import service
@@ -17,6 +17,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts 
 
 
 @blp.route("/signup", methods=["POST"])
+@error_responses(409, 429)
 @blp.arguments(SignupSchema)
 @blp.response(201, SignupResponseSchema)
 def signup(body):
@@ -26,6 +27,7 @@ def signup(body):
 
 
 @blp.route("/signin", methods=["POST"])
+@error_responses(401, 429)
 @blp.arguments(SigninSchema)
 @blp.response(200, TokenPairSchema)
 def signin(body):
@@ -34,6 +36,7 @@ def signin(body):
 
 
 @blp.route("/refresh", methods=["POST"])
+@error_responses(401, 429)
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
 def refresh(body):
@@ -43,7 +46,7 @@ def refresh(body):
 
 @blp.route("/signout", methods=["POST"])
 @auth_required
-@blp.arguments(SignoutSchema)
+@blp.arguments(SignoutSchema, required=False)
 @blp.response(200, SuccessSchema)
 def signout(body):
     """Sign the current session out."""
