@@ -80,6 +80,10 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Swagger UI at /api/docs, its assets served from the pinned flask-swagger-ui package.
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"docExpansion": "list", "tryItOutEnabled": False}
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"

@@ -25,6 +25,9 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
 control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+# gunicorn's largest: the API's own query limits (a 512-character cursor, percent-encoded)
+# must fit, because a request line gunicorn refuses gets its HTML page, not the API's JSON.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # The app writes one JSON access line per request itself; gunicorn's would duplicate it.
 accesslog = None
@@ -46,7 +49,9 @@ logconfig_dict = {
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
     },
-    "root": {"level": loglevel.upper(), "handlers": []},
+    # Replaces gunicorn's default root (whose "console" handler this dict no longer defines,
+    # which made gunicorn refuse to start); the app attaches its own JSON handler to root.
+    "root": {"handlers": [], "level": loglevel.upper()},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
         # Setting logconfig_dict switches gunicorn's access log on; keep it silent.

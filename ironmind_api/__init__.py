@@ -4,6 +4,7 @@ from flask import Flask, request
 
 from config import config_from_env, finalize
 
+from . import openapi
 from .auth.revocation import is_revoked
 from .errors import ApiError, register_error_handlers
 from .extensions import api, cors, db, jwt, migrate, passwords
@@ -44,7 +45,8 @@ def register_extensions(app):
         allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         expose_headers=["X-Request-ID", "Link", "Location", "Retry-After"],
     )
-    api.init_app(app)
+    api.init_app(app, spec_kwargs=openapi.spec_kwargs())
+    openapi.register_docs(app, api)
 
 
 def register_blueprints(app):

@@ -17,6 +17,8 @@ from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from .schemas import ErrorSchema
+
 
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC timestamp, also on SQLite, which stores none."""
@@ -82,4 +84,7 @@ cors = CORS()
 api = Api()
 # Keyed by request.remote_addr, which ProxyFix rewrites only when TRUSTED_PROXIES says so.
 limiter = Limiter(key_func=get_remote_address)
+# Every error response is documented explicitly (see openapi.py), in the contract's shape.
+api.ERROR_SCHEMA = ErrorSchema
+api.DEFAULT_ERROR_RESPONSE_NAME = None
 passwords = Passwords()

@@ -8,6 +8,7 @@ from jwt.exceptions import PyJWTError
 
 from . import jwks
 from .errors import ApiError, error_response
+from .openapi import SECURITY_SCHEME, document, error_ref
 
 MAX_SUBJECT_LENGTH = 255
 
@@ -22,7 +23,8 @@ def auth_required(fn):
         g.user_id = get_jwt()["sub"]
         return fn(*args, **kwargs)
 
-    return wrapper
+    # Every guarded operation is documented as needing the bearer token and answering 401.
+    return document(wrapper, security=[{SECURITY_SCHEME: []}], responses={401: error_ref(401)})
 
 
 def check_token_size(token):

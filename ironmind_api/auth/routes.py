@@ -1,5 +1,5 @@
-from flask_smorest import Blueprint
 
+from ..openapi import Blueprint, error_responses
 from ..ratelimit import auth_rate_limit
 from ..schemas import SuccessSchema
 from ..security import auth_required
@@ -19,6 +19,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts 
 
 @blp.route("/signup", methods=["POST"])
 @auth_rate_limit
+@error_responses(409, 429)
 @blp.arguments(SignupSchema)
 @blp.response(201, SignupResponseSchema)
 def signup(body):
@@ -29,6 +30,7 @@ def signup(body):
 
 @blp.route("/signin", methods=["POST"])
 @auth_rate_limit
+@error_responses(401, 429)
 @blp.arguments(SigninSchema)
 @blp.response(200, TokenPairSchema)
 def signin(body):
@@ -38,6 +40,7 @@ def signin(body):
 
 @blp.route("/refresh", methods=["POST"])
 @auth_rate_limit
+@error_responses(401, 429)
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
 def refresh(body):
@@ -47,7 +50,7 @@ def refresh(body):
 
 @blp.route("/signout", methods=["POST"])
 @auth_required
-@blp.arguments(SignoutSchema)
+@blp.arguments(SignoutSchema, required=False)
 @blp.response(200, SuccessSchema)
 def signout(body):
     """Sign the current session out: its access and refresh tokens stop working."""

@@ -14,6 +14,9 @@ from .models import Task
 
 def get_own_task(task_id):
     """The current user's task, or 404 — another user's task looks like a missing one."""
+    if "\x00" in task_id or len(task_id) > Task.id.type.length:
+        # No stored id looks like this, and PostgreSQL refuses NUL in a query (a 500).
+        abort(404)
     task = db.session.scalar(select(Task).where(Task.id == task_id, Task.user_id == g.user_id))
     if task is None:
         abort(404)
