@@ -9,11 +9,22 @@ from sqlalchemy.engine import make_url
 load_dotenv()
 
 DEVELOPMENT_SECRET = "ironmind-development-secret-do-not-use-in-production"
+# Verified with a JWKS public key, never with the shared secret.
+ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256"})
 
 
 def _env_int(name, default):
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
+
+
+def _truthy(value):
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
 
 
 def _env_list(name, default):
@@ -29,8 +40,14 @@ class Config:
     BETTER_AUTH_SECRET = os.environ.get("BETTER_AUTH_SECRET") or DEVELOPMENT_SECRET
     BETTER_AUTH_URL = os.environ.get("BETTER_AUTH_URL") or None
     BETTER_AUTH_JWKS_URL = os.environ.get("BETTER_AUTH_JWKS_URL") or None
-    JWT_ISSUER = os.environ.get("JWT_ISSUER") or BETTER_AUTH_URL
-    JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE") or BETTER_AUTH_URL
+    # Both default to BETTER_AUTH_URL (see finalize), checked on asymmetric tokens only.
+    JWT_ISSUER = os.environ.get("JWT_ISSUER") or None
+    JWT_AUDIENCE = os.environ.get("JWT_AUDIENCE") or None
+    # Better Auth JWT-plugin tokens: accepted algorithms, and how the JWKS is fetched.
+    JWKS_ALGORITHMS = _env_list("JWKS_ALGORITHMS", "EdDSA,ES256,RS256,PS256")
+    JWKS_FETCH_TIMEOUT = _env_float("JWKS_FETCH_TIMEOUT", 2.0)
+    JWKS_REFETCH_INTERVAL = _env_float("JWKS_REFETCH_INTERVAL", 10.0)
+    JWKS_MAX_AGE = _env_float("JWKS_MAX_AGE", 300.0)
 
     ACCESS_TOKEN_TTL = _env_int("ACCESS_TOKEN_TTL", 900)
     REFRESH_TOKEN_TTL = _env_int("REFRESH_TOKEN_TTL", 604800)
@@ -54,6 +71,11 @@ class Config:
     CORS_ORIGINS = _env_list("CORS_ORIGINS", "http://localhost:3000")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "10 per minute"
+    # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 ignores those headers.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # Seconds in which a just-rotated refresh token still gets the session's current one
+    # (two tabs refreshing at once); 0 turns the grace off. See README, "Token lifecycle".
+    REFRESH_REUSE_GRACE = _env_int("REFRESH_REUSE_GRACE", 10)
     LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1048576)
 
@@ -70,6 +92,10 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Swagger UI at /api/docs, its assets served from the pinned flask-swagger-ui package.
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"docExpansion": "list", "tryItOutEnabled": False}
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
@@ -81,6 +107,8 @@ class TestingConfig(Config):
     BETTER_AUTH_SECRET = DEVELOPMENT_SECRET
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite:///ironmind-test.db"
     RATELIMIT_STORAGE_URI = "memory://"
+    # High enough that no test is limited by accident; tests of the limit lower it.
+    RATELIMIT_AUTH = "10000 per minute"
     # Cheap hashes keep the suite fast; never used outside tests.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
@@ -97,18 +125,21 @@ def finalize(config):
     """Derive the settings Flask and its extensions read, then refuse unsafe production ones."""
     secret = config["BETTER_AUTH_SECRET"]
     if config["APP_ENV"] == "production":
-        if not secret or len(secret) < 32 or secret == DEVELOPMENT_SECRET:
+        if not secret or len(secret.strip()) < 32 or secret == DEVELOPMENT_SECRET:
             raise RuntimeError(
                 "BETTER_AUTH_SECRET must be set to a value of at least 32 characters "
                 "(not the development default) when APP_ENV=production."
             )
-        if config["DEBUG"]:
+        # `flask run --debug` sets FLASK_DEBUG and turns app.debug on after create_app returns.
+        if config["DEBUG"] or _truthy(os.environ.get("FLASK_DEBUG")):
             raise RuntimeError("DEBUG cannot be on when APP_ENV=production.")
+    finalize_jwks(config)
+    jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
     config.update(
         SECRET_KEY=secret,
         JWT_SECRET_KEY=secret,
         JWT_ALGORITHM="HS256",
-        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_DECODE_ALGORITHMS=["HS256", *jwks_algorithms],
         JWT_TOKEN_LOCATION=["headers"],
         JWT_IDENTITY_CLAIM="sub",
         JWT_COOKIE_CSRF_PROTECT=False,
@@ -117,6 +148,29 @@ def finalize(config):
         JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=config["REFRESH_TOKEN_TTL"]),
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(config),
     )
+
+
+def finalize_jwks(config):
+    """Derive the JWKS URL and the expected iss/aud of Better Auth JWT-plugin tokens."""
+    base_url = (config["BETTER_AUTH_URL"] or "").rstrip("/") or None
+    jwks_url = config["BETTER_AUTH_JWKS_URL"] or (base_url and f"{base_url}/api/auth/jwks")
+    config.update(
+        JWKS_URL=jwks_url,
+        JWT_ISSUER=config["JWT_ISSUER"] or base_url,
+        JWT_AUDIENCE=config["JWT_AUDIENCE"] or base_url,
+    )
+    if not jwks_url:
+        return
+    if not (config["JWT_ISSUER"] and config["JWT_AUDIENCE"]):
+        raise RuntimeError(
+            "Set BETTER_AUTH_URL, or JWT_ISSUER and JWT_AUDIENCE, with BETTER_AUTH_JWKS_URL."
+        )
+    unsupported = set(config["JWKS_ALGORITHMS"]) - ASYMMETRIC_ALGORITHMS
+    if unsupported or not config["JWKS_ALGORITHMS"]:
+        raise RuntimeError(
+            "JWKS_ALGORITHMS must list asymmetric algorithms only "
+            f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); got {sorted(unsupported)}."
+        )
 
 
 def engine_options(config):

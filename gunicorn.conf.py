@@ -1,5 +1,6 @@
 """gunicorn settings, from the environment: gunicorn -c gunicorn.conf.py wsgi:app"""
 
+import logging
 import multiprocessing
 import os
 
@@ -14,31 +15,48 @@ threads = _int("GUNICORN_THREADS", 4)
 worker_class = "gthread"
 timeout = _int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM, in-flight requests get this long to finish before workers are killed.
+# Whatever stops the process must wait longer (docker-compose.yml: stop_grace_period).
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# Containers point this at /dev/shm: the worker heartbeat file must not sit on a slow disk.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which
+# two servers on one host would fight over; it is opt-in, at a path of the operator's choosing.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+# gunicorn's largest: the API's own query limits (a 512-character cursor, percent-encoded)
+# must fit, because a request line gunicorn refuses gets its HTML page, not the API's JSON.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # The app writes one JSON access line per request itself; gunicorn's would duplicate it.
 accesslog = None
 errorlog = "-"
+# gunicorn merges this over its defaults key by key, so "root" must be replaced too: its
+# default names a handler this dict drops. The root logger gets no handler here because the
+# app adds its own JSON handler to it in every worker.
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(levelname)s %(name)s %(message)s",
-            "rename_fields": {"levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
             "timestamp": True,
         }
     },
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
     },
-    # gunicorn's default root config names a "console" handler this dict replaces; without
-    # this line gunicorn refuses to start. The app attaches its own root handler.
-    "root": {"handlers": []},
+    # Replaces gunicorn's default root (whose "console" handler this dict no longer defines,
+    # which made gunicorn refuse to start); the app attaches its own JSON handler to root.
+    "root": {"handlers": [], "level": loglevel.upper()},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
-        "gunicorn.access": {"handlers": [], "propagate": False},
+        # Setting logconfig_dict switches gunicorn's access log on; keep it silent.
+        "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
+# Library warnings (e.g. apispec's at start-up) become JSON log lines instead of stderr text.
+logging.captureWarnings(True)

@@ -4,9 +4,13 @@ from flask import Flask, request
 
 from config import config_from_env, finalize
 
+from . import openapi
+from .auth.revocation import is_revoked
 from .errors import ApiError, register_error_handlers
 from .extensions import api, close_session, cors, db, jwt, migrate, passwords
+from .headers import configure_http
 from .logs import configure_logging
+from .ratelimit import configure_rate_limits
 from .security import configure_jwt
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -18,10 +22,12 @@ def create_app(config_class=None, **overrides):
     app.config.update(overrides)
     finalize(app.config)
     configure_logging(app)
+    configure_http(app)
     register_request_hooks(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    configure_rate_limits(app)
     return app
 
 
@@ -31,6 +37,7 @@ def register_extensions(app):
     migrate.init_app(app, db)
     jwt.init_app(app)
     configure_jwt(jwt, app)
+    jwt.token_in_blocklist_loader(is_revoked)
     passwords.init_app(app)
     cors.init_app(
         app,
@@ -39,7 +46,8 @@ def register_extensions(app):
         allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         expose_headers=["X-Request-ID", "Link", "Location", "Retry-After"],
     )
-    api.init_app(app)
+    api.init_app(app, spec_kwargs=openapi.spec_kwargs())
+    openapi.register_docs(app, api)
 
 
 def register_blueprints(app):

@@ -9,6 +9,8 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 from flask import current_app
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -16,6 +18,8 @@ from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
+
+from .schemas import ErrorSchema
 
 
 class UTCDateTime(TypeDecorator):
@@ -94,4 +98,9 @@ migrate = Migrate()
 jwt = JWTManager()
 cors = CORS()
 api = Api()
+# Keyed by request.remote_addr, which ProxyFix rewrites only when TRUSTED_PROXIES says so.
+limiter = Limiter(key_func=get_remote_address)
+# Every error response is documented explicitly (see openapi.py), in the contract's shape.
+api.ERROR_SCHEMA = ErrorSchema
+api.DEFAULT_ERROR_RESPONSE_NAME = None
 passwords = Passwords()

@@ -1,10 +1,10 @@
 import logging
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 
 from .extensions import db
+from .openapi import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/health", description="Liveness and readiness.")
 log = logging.getLogger(__name__)

@@ -31,8 +31,8 @@ def json_handler(level):
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         JsonFormatter(
-            "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
-            rename_fields={"levelname": "level", "name": "logger"},
+            "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(process)d",
+            rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
             timestamp=True,
         )
     )
@@ -42,14 +42,14 @@ def json_handler(level):
 
 
 def configure_logging(app):
-    """Send every logger's records to one JSON handler on stdout, once per process."""
+    """Send every logger's records to one JSON handler on stdout, set up once per process."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "ironmind", False):
-            root.removeHandler(handler)
-    handler = json_handler(app.config["LOG_LEVEL"])
-    handler.ironmind = True
-    root.addHandler(handler)
+    handler = next((h for h in root.handlers if getattr(h, "ironmind", False)), None)
+    if handler is None:
+        handler = json_handler(app.config["LOG_LEVEL"])
+        handler.ironmind = True
+        root.addHandler(handler)
+    handler.setLevel(app.config["LOG_LEVEL"])
     root.setLevel(app.config["LOG_LEVEL"])
     app.logger.removeHandler(default_handler)
     # The access line below replaces the development server's own per-request line.

@@ -1,7 +1,7 @@
 from flask import g
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from .openapi import Blueprint
 from .security import auth_required
 
 blp = Blueprint(

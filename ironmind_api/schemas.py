@@ -21,8 +21,16 @@ def Timestamp(attribute):
     return fields.DateTime(format="iso", attribute=attribute, dump_only=True)
 
 
-def StrictBoolean(**kwargs):
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false only: not 0, 1 or "true".
+
+    A ``truthy={True}`` set is not enough, because 1 == True and 0 == False in Python.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class ErrorSchema(Schema):

@@ -6,7 +6,9 @@ from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from jwt.exceptions import PyJWTError
 
+from . import jwks
 from .errors import ApiError, error_response
+from .openapi import SECURITY_SCHEME, document, error_ref
 
 MAX_SUBJECT_LENGTH = 255
 
@@ -21,7 +23,8 @@ def auth_required(fn):
         g.user_id = get_jwt()["sub"]
         return fn(*args, **kwargs)
 
-    return wrapper
+    # Every guarded operation is documented as needing the bearer token and answering 401.
+    return document(wrapper, security=[{SECURITY_SCHEME: []}], responses={401: error_ref(401)})
 
 
 def check_token_size(token):
@@ -61,6 +64,8 @@ def _revoked(jwt_header, jwt_data):
 
 
 def configure_jwt(jwt, app):
+    jwks.init_app(app)
+    jwt.decode_key_loader(jwks.decode_key)
     jwt.token_verification_loader(claims_are_acceptable)
     jwt.unauthorized_loader(_unauthorized)
     jwt.invalid_token_loader(_invalid)

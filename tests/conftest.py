@@ -52,7 +52,8 @@ def make_app(database_uri):
     """Build an app on the test database, with any setting overridden."""
 
     def factory(**overrides):
-        return create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_uri, **overrides)
+        settings = {"SQLALCHEMY_DATABASE_URI": database_uri, **overrides}
+        return create_app(TestingConfig, **settings)
 
     return factory
 

@@ -1,3 +1,3 @@
 # The README's test command: the whole suite on SQLite.
 set -euo pipefail
-pytest -q
+pytest

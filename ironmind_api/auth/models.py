@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String, select
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,3 +37,33 @@ def ensure_user(user_id, email=None, name=None):
         db.session.execute(insert(User).values(**values).on_conflict_do_nothing())
         if db.session.scalar(select(User.id).where(User.id == user_id)) is not None:
             return
+
+
+class TokenFamily(db.Model):
+    """One signed-in session: the chain of refresh tokens issued from one signin."""
+
+    __tablename__ = "token_families"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # The only refresh token of the family that may be exchanged next.
+    refresh_jti: Mapped[str] = mapped_column(String(36), nullable=False)
+    # The one it replaced, honoured within REFRESH_REUSE_GRACE of rotated_at.
+    previous_jti: Mapped[str | None] = mapped_column(String(36))
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokedToken(db.Model):
+    """The list every authenticated request is checked against: token keys and families."""
+
+    __tablename__ = "revoked_tokens"
+
+    # A jti, "sha256:<digest>" for a foreign token without one, or "fam:<family id>".
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # After this the token is rejected as expired anyway, so the row may be purged.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

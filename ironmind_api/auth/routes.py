@@ -1,5 +1,6 @@
-from flask_smorest import Blueprint
 
+from ..openapi import Blueprint, error_responses
+from ..ratelimit import auth_rate_limit
 from ..schemas import SuccessSchema
 from ..security import auth_required
 from . import service
@@ -17,6 +18,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts 
 
 
 @blp.route("/signup", methods=["POST"])
+@auth_rate_limit
+@error_responses(409, 429)
 @blp.arguments(SignupSchema)
 @blp.response(201, SignupResponseSchema)
 def signup(body):
@@ -26,6 +29,8 @@ def signup(body):
 
 
 @blp.route("/signin", methods=["POST"])
+@auth_rate_limit
+@error_responses(401, 429)
 @blp.arguments(SigninSchema)
 @blp.response(200, TokenPairSchema)
 def signin(body):
@@ -34,6 +39,8 @@ def signin(body):
 
 
 @blp.route("/refresh", methods=["POST"])
+@auth_rate_limit
+@error_responses(401, 429)
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
 def refresh(body):
@@ -43,10 +50,11 @@ def refresh(body):
 
 @blp.route("/signout", methods=["POST"])
 @auth_required
-@blp.arguments(SignoutSchema)
+@blp.arguments(SignoutSchema, required=False)
 @blp.response(200, SuccessSchema)
 def signout(body):
-    """Sign the current session out."""
+    """Sign the current session out: its access and refresh tokens stop working."""
+    service.sign_out(body["refresh_token"])
     return {"success": True}
 
 

@@ -13,7 +13,7 @@ class UserSchema(Schema):
 
 
 class SignupSchema(Schema):
-    email = Text(required=True, trim=True, validate=Email)
+    email = Text(required=True, trim=True, validate=Email, metadata={"format": "email"})
     password = Text(required=True, load_only=True, validate=validate.Length(8, 128))
     name = Text(trim=True, allow_none=True, load_default=None, validate=validate.Length(max=200))
 

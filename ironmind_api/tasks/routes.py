@@ -1,8 +1,8 @@
 from flask import g, url_for
-from flask_smorest import Blueprint
 
 from ..auth.service import provision_current_user
 from ..extensions import db
+from ..openapi import Blueprint
 from ..security import auth_required
 from .models import Task
 from .schemas import TaskQuerySchema, TaskSchema, task_patch_schema, task_schema, tasks_schema
@@ -10,11 +10,25 @@ from .service import get_own_task, list_page
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="The current user's tasks.")
 
+NEXT_PAGE_HEADER = {
+    "Link": {
+        "description": 'The next page, as `<url>; rel="next"`; absent on the last page.',
+        "schema": {"type": "string"},
+    }
+}
+LOCATION_HEADER = {
+    "Location": {
+        "description": "The new task's URL.",
+        "required": True,
+        "schema": {"type": "string", "format": "uri"},
+    }
+}
+
 
 @blp.route("", methods=["GET"])
 @auth_required
 @blp.arguments(TaskQuerySchema, location="query", error_status_code=400)
-@blp.response(200, tasks_schema)
+@blp.response(200, tasks_schema, headers=NEXT_PAGE_HEADER)
 def list_tasks(query):
     """List the current user's tasks, newest first, a page at a time."""
     tasks, next_cursor = list_page(g.user_id, **query)
@@ -26,7 +40,7 @@ def list_tasks(query):
 @blp.route("", methods=["POST"])
 @auth_required
 @blp.arguments(task_schema)
-@blp.response(201, task_schema)
+@blp.response(201, task_schema, headers=LOCATION_HEADER)
 def create_task(body):
     """Create a task for the current user."""
     provision_current_user()

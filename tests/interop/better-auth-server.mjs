@@ -3,7 +3,7 @@
 // plus a few test-only helper routes under /test/ for the IRONMIND API interop tests.
 //
 // Usage: node better-auth-server.mjs [--port N] [--alg EdDSA|ES256|RS256|PS256]
-//                                    [--audience X] [--issuer X]
+//                                    [--audience X] [--issuer X] [--expiration-time T]
 // When listening, prints exactly one line on stdout: {"ready": true, "url": "http://127.0.0.1:<port>"}
 // Runs until SIGTERM / SIGINT. All logging goes to stderr.
 import http from 'node:http';
@@ -13,7 +13,7 @@ import { toNodeHandler } from 'better-auth/node';
 import { jwt, createJwk } from 'better-auth/plugins';
 
 const USAGE =
-  'usage: node better-auth-server.mjs [--port N] [--alg EdDSA|ES256|RS256|PS256] [--audience X] [--issuer X]';
+  'usage: node better-auth-server.mjs [--port N] [--alg EdDSA|ES256|RS256|PS256] [--audience X] [--issuer X] [--expiration-time T]';
 const DEFAULT_SECRET = 'ironmind-interop-test-secret-not-for-production-0123456789';
 const KEY_PAIR_CONFIGS = {
   EdDSA: { alg: 'EdDSA', crv: 'Ed25519' },
@@ -28,7 +28,7 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-  const out = { port: 0, alg: undefined, audience: undefined, issuer: undefined };
+  const out = { port: 0, alg: undefined, audience: undefined, issuer: undefined, expirationTime: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const takeValue = () => {
@@ -47,6 +47,8 @@ function parseArgs(argv) {
       out.audience = takeValue();
     } else if (a === '--issuer') {
       out.issuer = takeValue();
+    } else if (a === '--expiration-time') {
+      out.expirationTime = takeValue();
     } else if (a === '-h' || a === '--help') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -66,10 +68,12 @@ function createAuth(baseURL) {
   // (EdDSA/Ed25519 keys, iss = aud = baseURL, 15 minute tokens).
   const jwtOptions = {};
   if (args.alg) jwtOptions.jwks = { keyPairConfig: KEY_PAIR_CONFIGS[args.alg] };
-  if (args.audience !== undefined || args.issuer !== undefined) {
+  if (args.audience !== undefined || args.issuer !== undefined || args.expirationTime !== undefined) {
     jwtOptions.jwt = {};
     if (args.audience !== undefined) jwtOptions.jwt.audience = args.audience;
     if (args.issuer !== undefined) jwtOptions.jwt.issuer = args.issuer;
+    // The plugin's own jwt.expirationTime (default "15m"); e.g. "-2m" mints tokens already expired.
+    if (args.expirationTime !== undefined) jwtOptions.jwt.expirationTime = args.expirationTime;
   }
   const db = { user: [], session: [], account: [], verification: [], jwks: [] };
   const auth = betterAuth({

@@ -48,7 +48,7 @@ def server(cluster):
 
 @pytest.fixture
 def empty_db(cluster):
-    cluster.execute("TRUNCATE tasks, users")
+    cluster.execute("TRUNCATE tasks, users CASCADE")
     return cluster
 
 

@@ -1,0 +1,19 @@
+"""Sign a fresh user up and in against a running API; print its access token."""
+
+import json
+import secrets
+import sys
+from urllib.request import Request, urlopen
+
+
+def post(url, body):
+    headers = {"Content-Type": "application/json"}
+    request = Request(url, json.dumps(body).encode(), headers)  # noqa: S310 (our local URL)
+    with urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.load(response)
+
+
+base = sys.argv[1]
+credentials = {"email": f"fuzz-{secrets.token_hex(4)}@example.com", "password": "fuzz-password-1"}
+post(f"{base}/api/auth/signup", credentials)
+print(post(f"{base}/api/auth/signin", credentials)["token"])

@@ -1,0 +1,20 @@
+# docker-compose.yml must be a valid Compose file (no Docker engine needed), and must refuse
+# to start without BETTER_AUTH_SECRET. Debian's docker-compose 1.29 reads the Compose spec.
+set -euo pipefail
+if ! command -v docker-compose >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+fi
+# A scratch project directory holding .env (from .env.example), as a user's checkout would.
+project=$(mktemp -d)
+trap 'rm -rf "$project"' EXIT
+cp .env.example "$project/.env"
+compose() { docker-compose --project-directory "$project" -f docker-compose.yml "$@"; }
+
+BETTER_AUTH_SECRET=ci-dummy-secret-ci-dummy-secret-00 compose config -q
+echo "docker-compose config -q: valid"
+if (unset BETTER_AUTH_SECRET; compose config -q 2>/dev/null); then
+  echo "docker-compose.yml accepted a missing BETTER_AUTH_SECRET" >&2
+  exit 1
+fi
+echo "docker-compose config -q: refuses a missing BETTER_AUTH_SECRET"

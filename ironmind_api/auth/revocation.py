@@ -1,0 +1,158 @@
+"""Sessions as refresh-token families: rotation, reuse detection and the revocation list.
+
+Every token this API issues carries ``fam``, the id of its family (one signin). A family
+has exactly one refresh token that may be exchanged next; exchanging it rotates the family
+to a new one. Presenting any other refresh token of the family revokes the whole family,
+access tokens included, because every access token is checked against ``revoked_tokens``
+by ``fam`` as well as by its own key.
+"""
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import delete, select, update
+
+from ..errors import ApiError
+from ..extensions import db, utcnow
+from .models import INSERTS, RevokedToken, TokenFamily
+
+TOKEN_REVOKED = ApiError(401, "token_revoked", "The token has been revoked.")
+NOT_A_SESSION = ApiError(401, "invalid_token", "The refresh token does not belong to a session.")
+MAX_JTI_LENGTH = 64
+# Longer than JWT_DECODE_LEEWAY, so a revocation outlives the token's last accepted second.
+PURGE_MARGIN = timedelta(minutes=5)
+
+
+def token_key(claims):
+    """The key a token is revoked under: its jti, or a digest of a foreign token's claims."""
+    jti = claims.get("jti")
+    if isinstance(jti, str) and 0 < len(jti) <= MAX_JTI_LENGTH:
+        return jti
+    canonical = json.dumps(claims, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def family_key(family_id):
+    return f"fam:{family_id}"
+
+
+def is_revoked(jwt_header, jwt_data):
+    """flask-jwt-extended's blocklist check: one primary-key lookup per request."""
+    keys = [token_key(jwt_data)]
+    family_id = jwt_data.get("fam")
+    if isinstance(family_id, str) and family_id:
+        keys.append(family_key(family_id))
+    found = select(RevokedToken.key).where(RevokedToken.key.in_(keys)).limit(1)
+    return db.session.scalar(found) is not None
+
+
+def new_jti():
+    return str(uuid.uuid4())
+
+
+def mint_pair(user_id, family_id, refresh_jti):
+    """An access token and the family's current refresh token, both naming the family."""
+    access = create_access_token(identity=user_id, additional_claims={"fam": family_id})
+    refresh = create_refresh_token(
+        identity=user_id, additional_claims={"fam": family_id, "jti": refresh_jti}
+    )
+    return access, refresh
+
+
+def start_family(user_id):
+    """Open a session for a signin; returns (family id, its first refresh jti)."""
+    family = TokenFamily(user_id=user_id, refresh_jti=new_jti(), expires_at=_refresh_expiry())
+    db.session.add(family)
+    db.session.commit()
+    return family.id, family.refresh_jti
+
+
+def rotate(claims):
+    """Spend a refresh token; returns (family id, the refresh jti to issue) or raises 401."""
+    family_id, jti, user_id = claims.get("fam"), claims.get("jti"), claims["sub"]
+    if not isinstance(family_id, str) or not isinstance(jti, str):
+        raise NOT_A_SESSION
+    now, fresh_jti = utcnow(), new_jti()
+    # Compare-and-swap: of two concurrent exchanges of one token, exactly one rotates.
+    swapped = db.session.execute(
+        update(TokenFamily)
+        .where(
+            TokenFamily.id == family_id,
+            TokenFamily.user_id == user_id,
+            TokenFamily.refresh_jti == jti,
+            TokenFamily.revoked_at.is_(None),
+        )
+        .values(
+            refresh_jti=fresh_jti, previous_jti=jti, rotated_at=now, expires_at=_refresh_expiry()
+        )
+    )
+    if swapped.rowcount == 1:
+        db.session.commit()
+        return family_id, fresh_jti
+    family = db.session.execute(
+        select(TokenFamily).where(TokenFamily.id == family_id).execution_options(
+            populate_existing=True
+        )
+    ).scalar_one_or_none()
+    if family is None or family.user_id != user_id or family.revoked_at is not None:
+        db.session.rollback()
+        raise TOKEN_REVOKED
+    if _within_grace(family, jti, now):
+        current_jti = family.refresh_jti
+        db.session.rollback()
+        return family_id, current_jti
+    revoke_family(family_id, now)
+    db.session.commit()
+    raise TOKEN_REVOKED
+
+
+def _within_grace(family, jti, now):
+    """The token replaced a moment ago by a concurrent exchange (two tabs) may still be used."""
+    grace = current_app.config["REFRESH_REUSE_GRACE"]
+    return (
+        grace > 0
+        and family.previous_jti == jti
+        and family.rotated_at is not None
+        and now - family.rotated_at <= timedelta(seconds=grace)
+    )
+
+
+def revoke_family(family_id, now=None):
+    """Stop the family: its refresh token can no longer rotate, its access tokens fail."""
+    now = now or utcnow()
+    db.session.execute(
+        update(TokenFamily)
+        .where(TokenFamily.id == family_id, TokenFamily.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    expires_at = db.session.scalar(
+        select(TokenFamily.expires_at).where(TokenFamily.id == family_id)
+    )
+    _add_revoked(family_key(family_id), expires_at or _refresh_expiry())
+
+
+def revoke_token(claims):
+    """Put one token on the revocation list until it would expire anyway."""
+    _add_revoked(token_key(claims), datetime.fromtimestamp(claims["exp"], UTC))
+
+
+def purge_expired(now=None):
+    """Forget revocations and families of tokens that have expired anyway."""
+    cutoff = (now or utcnow()) - PURGE_MARGIN
+    db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < cutoff))
+    db.session.execute(delete(TokenFamily).where(TokenFamily.expires_at < cutoff))
+
+
+def _add_revoked(key, expires_at):
+    insert = INSERTS[db.session.get_bind().dialect.name]
+    db.session.execute(
+        insert(RevokedToken).values(key=key, expires_at=expires_at).on_conflict_do_nothing()
+    )
+
+
+def _refresh_expiry():
+    return utcnow() + timedelta(seconds=current_app.config["REFRESH_TOKEN_TTL"])

@@ -1,0 +1,27 @@
+"""Proxy trust and the security headers every response carries."""
+
+from flask import request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+NO_STORE_PREFIXES = ("/api/auth", "/api/tasks")
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def configure_http(app):
+    # Without trusted proxies, X-Forwarded-For/-Proto are ignored: remote_addr and scheme are
+    # the socket's, so a client cannot pick its rate-limit key or fake HTTPS.
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    app.after_request(add_security_headers)
+
+
+def add_security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.path.startswith(NO_STORE_PREFIXES):
+        headers["Cache-Control"] = "no-store"
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response

@@ -1,0 +1,135 @@
+"""Better Auth JWT-plugin tokens: the key for a token, from the JWKS when it is asymmetric.
+
+flask-jwt-extended asks ``decode_key`` for the key of every token it decodes; PyJWT then
+verifies the signature and exp/nbf/iat with it. The key's family always follows the token's
+``alg``: an HMAC token gets the shared secret, an asymmetric one a public key from the JWKS,
+never the other way round.
+"""
+
+import logging
+import threading
+import time
+
+from flask import current_app
+from jwt import PyJWKClient
+from jwt.exceptions import (
+    InvalidAlgorithmError,
+    InvalidAudienceError,
+    InvalidIssuerError,
+    InvalidTokenError,
+    PyJWKClientError,
+    PyJWKSetError,
+)
+
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+
+
+class KeySet:
+    """The JWKS's signing keys by ``kid``: cached, and fetched at most once per interval.
+
+    A fetch happens when the cache is older than ``max_age`` or a token names an unknown
+    ``kid`` (a key rotation), but never twice within ``refetch_interval``: a flood of
+    made-up ``kid``s costs the auth server one request per interval and per process.
+    When the JWKS cannot be fetched, keys already known keep working.
+    """
+
+    def __init__(self, url, algorithms, fetch_timeout, refetch_interval, max_age):
+        # PyJWT does the HTTP and JWK parsing; its own cache is off because this class
+        # decides when to fetch (its cooldown only covers unknown kids, not failures).
+        self._client = PyJWKClient(url, cache_jwk_set=False, timeout=fetch_timeout)
+        self.algorithms = frozenset(algorithms)
+        self._refetch_interval = refetch_interval
+        self._max_age = max_age
+        self._keys = {}
+        self._fetched_at = None
+        self._attempted_at = None
+        self._reachable = True
+        self._lock = threading.Lock()
+
+    def key(self, kid):
+        """The key for ``kid``; 401 for a ``kid`` the JWKS lacks, 503 if it cannot be fetched."""
+        key = self._keys.get(kid)
+        if key is not None and not self._stale():
+            return key
+        with self._lock:
+            # Another request may have fetched while this one waited for the lock.
+            key = self._keys.get(kid)
+            if (key is None or self._stale()) and self._may_fetch():
+                self._fetch()
+            key = self._keys.get(kid)
+        if key is not None:
+            return key
+        if not self._reachable:
+            raise ApiError(
+                503,
+                "service_unavailable",
+                "The token's signing keys cannot be fetched right now; try again shortly.",
+                headers={"Retry-After": str(max(1, round(self._refetch_interval)))},
+            )
+        raise InvalidTokenError("no key in the JWKS matches the token's kid")
+
+    def _stale(self):
+        return self._fetched_at is None or time.monotonic() - self._fetched_at >= self._max_age
+
+    def _may_fetch(self):
+        last = self._attempted_at
+        return last is None or time.monotonic() - last >= self._refetch_interval
+
+    def _fetch(self):
+        self._attempted_at = time.monotonic()
+        try:
+            keys = self._client.get_signing_keys(refresh=True)
+        except (PyJWKClientError, PyJWKSetError, OSError, ValueError) as exc:
+            self._reachable = False
+            log.warning("jwks fetch failed: %s", type(exc).__name__)
+            return
+        self._keys = {key.key_id: key for key in keys if key.algorithm_name in self.algorithms}
+        self._fetched_at = self._attempted_at
+        self._reachable = True
+        log.info("jwks fetched: %d signing keys", len(self._keys))
+
+
+def init_app(app):
+    """Create the app's JWKS key set when Better Auth JWT-plugin tokens are enabled."""
+    config = app.config
+    if config["JWKS_URL"]:
+        app.extensions["jwks"] = KeySet(
+            config["JWKS_URL"],
+            config["JWKS_ALGORITHMS"],
+            fetch_timeout=config["JWKS_FETCH_TIMEOUT"],
+            refetch_interval=config["JWKS_REFETCH_INTERVAL"],
+            max_age=config["JWKS_MAX_AGE"],
+        )
+
+
+def decode_key(jwt_header, jwt_data):
+    """flask-jwt-extended's decode_key_loader: pick the key by the token's algorithm family."""
+    alg = jwt_header.get("alg")
+    if alg not in current_app.config["JWT_DECODE_ALGORITHMS"]:
+        raise InvalidAlgorithmError("The specified alg value is not allowed")
+    if alg in HMAC_ALGORITHMS:
+        return current_app.config["JWT_SECRET_KEY"]
+    keys = current_app.extensions.get("jwks")
+    if keys is None or alg not in keys.algorithms:
+        raise InvalidAlgorithmError("The specified alg value is not allowed")
+    check_issuer_and_audience(jwt_data)
+    # A PyJWK carries its own algorithm; PyJWT refuses a token whose alg differs from it.
+    return keys.key(jwt_header.get("kid"))
+
+
+def check_issuer_and_audience(claims):
+    """Refuse an asymmetric token not issued by and for the configured Better Auth.
+
+    These are the token's still unverified claims; PyJWT verifies the signature over them
+    right after, so a token that passes both checks was signed with exactly these claims.
+    """
+    if claims.get("iss") != current_app.config["JWT_ISSUER"]:
+        raise InvalidIssuerError("Invalid issuer")
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else audience
+    if not isinstance(audiences, list) or current_app.config["JWT_AUDIENCE"] not in audiences:
+        raise InvalidAudienceError("Invalid audience")

@@ -1,0 +1,285 @@
+"""The OpenAPI document's shared parts: error responses, bearer security, schema names, docs UI.
+
+Views stay thin: a JSON body, a path parameter or ``auth_required`` is enough for an
+operation to be documented with the error responses the contract gives it.
+"""
+
+import http
+import json
+from copy import deepcopy
+from functools import wraps
+from importlib.resources import files
+
+import flask_smorest
+from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import Blueprint as FlaskBlueprint
+from flask import request, send_from_directory
+from flask_smorest.utils import deepupdate
+from marshmallow import validate
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from .errors import ApiError
+from .schemas import ErrorSchema, Text
+
+SECURITY_SCHEME = "bearerAuth"
+SWAGGER_UI_ASSETS = files("flask_swagger_ui") / "dist"
+
+# The contract's error codes by status; each becomes a reusable response in the document.
+ERROR_RESPONSES = {
+    400: ("BadRequest", ["bad_request"], "Malformed JSON or a bad query parameter."),
+    401: (
+        "Unauthorized",
+        ["missing_token", "invalid_token", "token_expired", "token_revoked",
+         "invalid_credentials"],
+        "No acceptable bearer token, or wrong credentials.",
+    ),
+    404: ("NotFound", ["not_found"], "No such resource (or not the caller's)."),
+    405: ("MethodNotAllowed", ["method_not_allowed"], "The method is not allowed here."),
+    409: ("Conflict", ["email_taken"], "An account with this email already exists."),
+    413: ("PayloadTooLarge", ["payload_too_large"], "The body exceeds MAX_CONTENT_LENGTH."),
+    415: ("UnsupportedMediaType", ["unsupported_media_type"], "The body is not JSON."),
+    422: ("ValidationFailed", ["validation_error"], "The body does not validate."),
+    429: ("RateLimited", ["rate_limited"], "Too many requests; retry later."),
+    500: ("InternalError", ["internal_error"], "An unexpected error."),
+    503: ("ServiceUnavailable", ["service_unavailable"], "The database is unreachable."),
+}
+ERROR_CODES = {str(status) for status in ERROR_RESPONSES}
+BODY_ERRORS = (400, 413, 415, 422)
+NO_DATABASE_TAGS = {"health", "docs"}
+
+ASSET_PARAMETER = {
+    "in": "path",
+    "name": "filename",
+    "required": True,
+    "schema": {"type": "string"},
+    "example": "swagger-ui.css",
+}
+REQUEST_ID_HEADER = {
+    "description": "The caller's X-Request-ID when acceptable, otherwise a generated one.",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"},
+}
+ERROR_HEADERS = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "RFC 6750 bearer challenge.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+}
+
+
+class JsonParser(FlaskParser):
+    """webargs' parser, refusing what json.loads silently accepts: duplicate keys."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return super()._raw_load_json(req)
+        body = req.get_data(cache=True)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError("Body is not UTF-8", body.decode("latin-1"), 0) from exc
+        try:
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        except RecursionError:
+            raise ApiError(400, "bad_request", "The JSON body is nested too deeply.") from None
+
+
+def _unique_keys(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ApiError(400, "bad_request", f"Duplicate key {key!r} in the JSON body.")
+        result[key] = value
+    return result
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the strict JSON parser, enforcing required bodies."""
+
+    ARGUMENTS_PARSER = JsonParser()
+
+    def arguments(self, schema, *, location="json", required=True, **kwargs):
+        parse = super().arguments(schema, location=location, required=required, **kwargs)
+        if location != "json" or not required:
+            return parse
+
+        def decorator(fn):
+            parsing_view = parse(fn)
+
+            @wraps(parsing_view)
+            def view(*args, **kwargs):
+                # webargs reads an empty body as {}, which a PATCH would take as "no change".
+                if not request.get_data(cache=True):
+                    raise ApiError(400, "bad_request", "A JSON request body is required.")
+                return parsing_view(*args, **kwargs)
+
+            return view
+
+        return decorator
+
+
+def document(fn, **operation):
+    """Merge raw OpenAPI ``operation`` fields into a view's documentation."""
+    fn._apidoc = deepcopy(getattr(fn, "_apidoc", {}))
+    fn._apidoc["manual_doc"] = deepupdate(deepcopy(fn._apidoc.get("manual_doc", {})), operation)
+    return fn
+
+
+def error_responses(*statuses):
+    """Document error statuses a view answers beyond the ones derived from its shape."""
+
+    def decorator(fn):
+        return document(fn, responses={status: error_ref(status) for status in statuses})
+
+    return decorator
+
+
+def error_ref(status):
+    return ERROR_RESPONSES[status][0]
+
+
+def schema_name(schema):
+    """Component names: ``TaskSchema`` is Task, its ``partial=True`` variant TaskPatch."""
+    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")
+    return name + "Patch" if getattr(schema, "partial", False) else name
+
+
+class ContractResponsesPlugin(BasePlugin):
+    """Completes every operation with the responses and headers the contract implies."""
+
+    def init_spec(self, spec):
+        self.spec = spec
+        spec.components.security_scheme(
+            SECURITY_SCHEME,
+            {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+             "description": "An access token from /api/auth/signin or the frontend."},
+        )
+        marshmallow = next(p for p in spec.plugins if isinstance(p, MarshmallowPlugin))
+        marshmallow.converter.add_attribute_function(text_properties)
+        spec.components.schema("Error", schema=ErrorSchema)
+        for status, (name, codes, description) in ERROR_RESPONSES.items():
+            spec.components.response(name, _error_response(status, codes, description))
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in self._implied_errors(path, method, operation):
+                responses.setdefault(status, error_ref(status))
+            for status, response in list(responses.items()):
+                if str(status) in ERROR_CODES and isinstance(response, str):
+                    # flask-smorest's own refs (e.g. UNPROCESSABLE_ENTITY) carry its error shape.
+                    responses[status] = error_ref(int(status))
+                elif isinstance(response, dict):
+                    response.setdefault("headers", {})["X-Request-ID"] = REQUEST_ID_HEADER
+
+    @staticmethod
+    def _implied_errors(path, method, operation):
+        statuses = [500]
+        if not NO_DATABASE_TAGS & set(operation.get("tags", ())):
+            statuses.append(503)
+        if "requestBody" in operation:
+            statuses.extend(BODY_ERRORS)
+        if "{" in path:
+            statuses.append(404)
+        return statuses
+
+
+def text_properties(converter, field, ret, **kwargs):
+    """Describe a Text field exactly: no NUL, and a trimmed one's length after trimming.
+
+    Python's regex ``\\s`` is ``str.isspace``, the very set ``str.strip`` removes.
+    """
+    if not isinstance(field, Text):
+        return {}
+    if not field.trim:
+        return {"pattern": "^[^\\x00]*$"}
+    low, high = _length_bounds(field)
+    ret.pop("minLength", None)
+    ret.pop("maxLength", None)
+    inner = f"[^\\x00]{{0,{high - 2}}}" if high is not None else "[^\\x00]*"
+    core = f"[^\\s\\x00](?:{inner}[^\\s\\x00])?"
+    if not low:
+        core = f"(?:{core})?"
+    suffix = f" {high} characters at most after trimming." if high else ""
+    return {"pattern": f"^\\s*{core}\\s*$", "description": "Trimmed." + suffix}
+
+
+def _length_bounds(field):
+    validators = list(field.validators)
+    for validator in list(validators):
+        validators.extend(getattr(validator, "validators", ()))
+    for validator in validators:
+        if isinstance(validator, validate.Length):
+            return validator.min, validator.max
+    return None, None
+
+
+def _error_response(status, codes, description):
+    schema = {
+        "allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {"type": "object", "properties": {"error": {"type": "string", "enum": codes}}},
+        ]
+    }
+    # The contract: `fields` appears on 422 and only there.
+    schema["allOf"][1]["required" if status == 422 else "not"] = (
+        ["fields"] if status == 422 else {"required": ["fields"]}
+    )
+    return {
+        "description": f"{http.HTTPStatus(status).phrase}: {description}",
+        "content": {"application/json": {"schema": schema}},
+        "headers": {"X-Request-ID": REQUEST_ID_HEADER, **ERROR_HEADERS.get(status, {})},
+    }
+
+
+def spec_kwargs():
+    """Fresh plugins for each app's APISpec."""
+    return {
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
+        "extra_plugins": [ContractResponsesPlugin()],
+    }
+
+
+def register_docs(app, api):
+    """Serve Swagger UI's assets from the installed package, and document the docs routes."""
+    assets = FlaskBlueprint("docs-assets", __name__, url_prefix=app.config["OPENAPI_URL_PREFIX"])
+    asset_path = "/" + app.config["OPENAPI_SWAGGER_UI_PATH"] + "/assets/<path:filename>"
+
+    @assets.route(asset_path, endpoint="asset")
+    def swagger_ui_asset(filename):
+        return send_from_directory(SWAGGER_UI_ASSETS, filename, max_age=86400)
+
+    app.register_blueprint(assets)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(("api-docs.", "docs-assets.")):
+            api.spec.path(
+                rule=rule,
+                operations=_docs_operations(rule.endpoint),
+                parameters=[ASSET_PARAMETER] if "filename" in rule.arguments else None,
+            )
+
+
+def _docs_operations(endpoint):
+    if endpoint.endswith("openapi_json"):
+        summary, content = "This OpenAPI document.", {"application/json": {"schema": {
+            "type": "object"}}}
+    elif endpoint.endswith("asset"):
+        summary, content = "A Swagger UI asset.", {"*/*": {"schema": {
+            "type": "string", "format": "binary"}}}
+    else:
+        summary, content = "Browse this API in Swagger UI.", {"text/html": {"schema": {
+            "type": "string"}}}
+    ok = {"description": "OK", "content": content}
+    return {"get": {"summary": summary, "tags": ["docs"], "responses": {200: ok}}}

@@ -1,0 +1,35 @@
+"""Flask-Limiter on the endpoints that take credentials, answered in the contract's shape."""
+
+import math
+import time
+
+from flask import current_app
+from flask_limiter.errors import RateLimitExceeded
+
+from .errors import error_response
+from .extensions import limiter
+
+# Per client address and per endpoint; the limit is read per request, so it is config.
+auth_rate_limit = limiter.limit(lambda: current_app.config["RATELIMIT_AUTH"])
+
+
+def handle_rate_limited(exc):
+    retry_after = _seconds_until_reset()
+    return error_response(
+        429,
+        "rate_limited",
+        f"Too many requests; try again in {retry_after} seconds.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def _seconds_until_reset():
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def configure_rate_limits(app):
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, handle_rate_limited)

@@ -1,0 +1,79 @@
+"""docker-compose.yml has what a production start needs (no Docker engine here to run it)."""
+
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def api(compose):
+    return compose["services"]["api"]
+
+
+def test_compose_runs_api_postgres_and_redis(compose):
+    assert set(compose["services"]) == {"api", "postgres", "redis"}
+
+
+def test_api_waits_until_postgres_and_redis_are_healthy(api):
+    assert api["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("service", "probe"),
+    [("api", "docker/healthcheck.py"), ("postgres", "pg_isready"), ("redis", "redis-cli ping")],
+)
+def test_every_service_has_a_healthcheck(compose, service, probe):
+    test = compose["services"][service]["healthcheck"]["test"]
+    assert probe in " ".join(test[1:])
+
+
+def test_api_healthcheck_probes_health_on_the_served_port():
+    source = (ROOT / "docker" / "healthcheck.py").read_text()
+    assert "/health" in source and "PORT" in source
+
+
+def test_postgres_keeps_its_data_in_a_named_volume(compose):
+    volume = compose["services"]["postgres"]["volumes"][0]
+    name, target = volume.split(":")
+    assert target == "/var/lib/postgresql/data"
+    assert name in compose["volumes"]
+
+
+def test_api_reads_dotenv_and_requires_the_secret(api):
+    assert api["env_file"] == ".env"
+    assert api["environment"]["BETTER_AUTH_SECRET"].startswith("${BETTER_AUTH_SECRET:?")
+
+
+def test_api_runs_in_production_on_postgres_with_redis_limits(api):
+    env = api["environment"]
+    assert env["APP_ENV"] == "production"
+    assert env["DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert "@postgres:5432/" in env["DATABASE_URL"]
+    assert env["RATELIMIT_STORAGE_URI"].startswith("redis://redis:6379/")
+    assert env["REDIS_URL"].startswith("redis://redis:6379/")
+
+
+def test_api_publishes_port_8000_the_frontend_expects(api):
+    assert "8000:8000" in api["ports"]
+
+
+def test_api_stops_slower_than_gunicorns_graceful_timeout(api):
+    grace = int(api["stop_grace_period"].rstrip("s"))
+    config = {}
+    try:
+        exec((ROOT / "gunicorn.conf.py").read_text(), config)  # noqa: S102 (our own file)
+    finally:
+        logging.captureWarnings(False)
+    assert grace > config["graceful_timeout"]

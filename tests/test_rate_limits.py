@@ -1,0 +1,120 @@
+"""Rate limits on the endpoints that take credentials, per client address."""
+
+import uuid
+
+import pytest
+import redis
+
+from ironmind_api.extensions import limiter
+from tests.conftest import require
+
+REDIS_URL = "redis://127.0.0.1:6379/4"
+AUTH_ENDPOINTS = {
+    "/api/auth/signup": {"email": "x@example.com", "password": "short"},
+    "/api/auth/signin": {"email": "nobody@example.com", "password": "wrong password"},
+    "/api/auth/refresh": {"refresh_token": "not-a-token"},
+}
+
+
+def redis_available():
+    try:
+        return redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def limited(make_app, app, db):
+    """Build apps with a low limit; afterwards hand the shared limiter back to the suite's app."""
+    yield lambda **overrides: make_app(RATELIMIT_AUTH="2 per minute", **overrides)
+    limiter.init_app(app)
+
+
+def post(client, path, **environ):
+    return client.post(path, json=AUTH_ENDPOINTS[path], environ_base=environ)
+
+
+def assert_rate_limited(response):
+    assert response.status_code == 429
+    body = response.get_json()
+    assert body["error"] == "rate_limited"
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    # The window is a minute; rounding up may add the second in progress.
+    assert 1 <= int(response.headers["Retry-After"]) <= 61
+
+
+@pytest.mark.parametrize("path", AUTH_ENDPOINTS)
+def test_auth_endpoints_answer_429_with_retry_after_over_the_limit(limited, path):
+    client = limited().test_client()
+    first, second = post(client, path), post(client, path)
+    assert first.status_code != 429 and second.status_code != 429
+    assert_rate_limited(post(client, path))
+
+
+def test_limit_is_per_client_address(limited):
+    client = limited().test_client()
+    for _ in range(2):
+        post(client, "/api/auth/signin", REMOTE_ADDR="10.0.0.1")
+    assert_rate_limited(post(client, "/api/auth/signin", REMOTE_ADDR="10.0.0.1"))
+    assert post(client, "/api/auth/signin", REMOTE_ADDR="10.0.0.2").status_code == 401
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(limited):
+    client = limited().test_client()
+    for n in range(2):
+        client.post(
+            "/api/auth/signin",
+            json=AUTH_ENDPOINTS["/api/auth/signin"],
+            headers={"X-Forwarded-For": f"203.0.113.{n}"},
+        )
+    response = client.post(
+        "/api/auth/signin",
+        json=AUTH_ENDPOINTS["/api/auth/signin"],
+        headers={"X-Forwarded-For": "203.0.113.99"},
+    )
+    assert_rate_limited(response)
+
+
+def test_forwarded_for_names_the_client_behind_a_trusted_proxy(limited, log_lines):
+    client = limited(TRUSTED_PROXIES=1).test_client()
+
+    def signin_from(address):
+        return client.post(
+            "/api/auth/signin",
+            json=AUTH_ENDPOINTS["/api/auth/signin"],
+            headers={"X-Forwarded-For": f"198.51.100.7, {address}"},
+        )
+
+    signin_from("203.0.113.1")
+    signin_from("203.0.113.1")
+    assert_rate_limited(signin_from("203.0.113.1"))
+    # Only the last hop, added by the one trusted proxy, counts; a spoofed first hop does not.
+    assert signin_from("203.0.113.2").status_code == 401
+
+
+def test_other_endpoints_are_not_limited(limited):
+    client = limited().test_client()
+    for _ in range(5):
+        assert client.get("/health").status_code == 200
+
+
+def test_redis_storage_is_shared_between_processes(limited):
+    require(redis_available(), f"Redis is not reachable at {REDIS_URL}")
+    store = redis.Redis.from_url(REDIS_URL)
+    address = f"10.{uuid.uuid4().int % 250}.0.9"
+    try:
+        one = limited(RATELIMIT_STORAGE_URI=REDIS_URL).test_client()
+        post(one, "/api/auth/signin", REMOTE_ADDR=address)
+        post(one, "/api/auth/signin", REMOTE_ADDR=address)
+        # A second app on the same Redis sees the same count, as another worker would.
+        two = limited(RATELIMIT_STORAGE_URI=REDIS_URL).test_client()
+        assert_rate_limited(post(two, "/api/auth/signin", REMOTE_ADDR=address))
+        assert any(address in key.decode() for key in store.scan_iter("LIMITS:*"))
+    finally:
+        for key in store.scan_iter(f"LIMITS:*{address}*"):
+            store.delete(key)
+
+
+def test_testing_config_is_not_limited_by_accident(client):
+    for _ in range(15):
+        assert post(client, "/api/auth/signin").status_code == 401
