@@ -38,9 +38,11 @@ def run_client(port, emails, deadline, seed, record):
     """One user's session: mostly reads, some writes, the odd sign-in; bounded by deadline."""
     rng = random.Random(seed)
     client, task_ids = Client(port, mint(subject("soak"))), []
-    for _ in range(100_000):
+    for n in range(100_000):
         if time.monotonic() >= deadline:
             break
+        if n % 50 == 49:
+            client.close()  # reconnect now and then, so both workers get connections
         roll = rng.random()
         if roll < 0.10 or not task_ids:
             kind, response = "create", client.post("/api/tasks", {"title": f"soak {rng.random()}"})
