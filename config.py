@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 
 from dotenv import load_dotenv
+from sqlalchemy.engine import make_url
 
 load_dotenv()
 
@@ -55,6 +56,17 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///ironmind.db"
     # Parameters never appear in exception text, so a logged DB error cannot leak a hash.
     SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True, "pool_pre_ping": True}
+    # PostgreSQL only (see finalize): no single wait on the database may hold a request up for
+    # long, so an unreachable database answers 503 within DB_REQUEST_BOUND seconds.
+    # Each gthread thread holds at most one connection: one pooled connection per thread, plus
+    # a small overflow. Per gunicorn worker; the server total is workers x (size + overflow).
+    DB_POOL_SIZE = _env_int("DB_POOL_SIZE", _env_int("GUNICORN_THREADS", 4))
+    DB_MAX_OVERFLOW = _env_int("DB_MAX_OVERFLOW", 2)
+    DB_POOL_TIMEOUT = _env_int("DB_POOL_TIMEOUT", 1)  # s waiting for a pooled connection
+    DB_POOL_RECYCLE = _env_int("DB_POOL_RECYCLE", 1800)  # s before a connection is replaced
+    DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 2)  # s; libpq's minimum is 2
+    DB_STATEMENT_TIMEOUT_MS = _env_int("DB_STATEMENT_TIMEOUT_MS", 2000)
+    DB_REQUEST_BOUND = 5  # s: the documented worst case, pool wait + a stalled ping + reconnect
 
     CORS_ORIGINS = _env_list("CORS_ORIGINS", "http://localhost:3000")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
@@ -134,6 +146,7 @@ def finalize(config):
         JWT_DECODE_LEEWAY=10,
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=config["ACCESS_TOKEN_TTL"]),
         JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=config["REFRESH_TOKEN_TTL"]),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(config),
     )
 
 
@@ -158,6 +171,28 @@ def finalize_jwks(config):
             "JWKS_ALGORITHMS must list asymmetric algorithms only "
             f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); got {sorted(unsupported)}."
         )
+
+
+def engine_options(config):
+    """The engine's pool and timeouts on PostgreSQL; any other database keeps its defaults."""
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
+        return options
+    connect_args = {
+        "connect_timeout": config["DB_CONNECT_TIMEOUT"],
+        # A link that stops answering fails a send after this long instead of TCP's ~15 min.
+        "tcp_user_timeout": config["DB_CONNECT_TIMEOUT"] * 1000,
+        # Also caps lock waits: a statement blocked on a row lock is cancelled the same way.
+        "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
+    }
+    derived = {
+        "pool_size": config["DB_POOL_SIZE"],
+        "max_overflow": config["DB_MAX_OVERFLOW"],
+        "pool_timeout": config["DB_POOL_TIMEOUT"],
+        "pool_recycle": config["DB_POOL_RECYCLE"],
+        "connect_args": connect_args | options.get("connect_args", {}),
+    }
+    return derived | options | {"connect_args": derived["connect_args"]}
 
 
 CONFIGS = {

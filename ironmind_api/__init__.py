@@ -7,7 +7,7 @@ from config import config_from_env, finalize
 from . import openapi
 from .auth.revocation import is_revoked
 from .errors import ApiError, register_error_handlers
-from .extensions import api, cors, db, jwt, migrate, passwords
+from .extensions import api, close_session, cors, db, jwt, migrate, passwords
 from .headers import configure_http
 from .logs import configure_logging
 from .ratelimit import configure_rate_limits
@@ -33,6 +33,7 @@ def create_app(config_class=None, **overrides):
 
 def register_extensions(app):
     db.init_app(app)
+    app.teardown_appcontext(close_session)
     migrate.init_app(app, db)
     jwt.init_app(app)
     configure_jwt(jwt, app)

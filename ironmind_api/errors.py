@@ -3,7 +3,8 @@
 import logging
 
 from flask import g, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -105,21 +106,34 @@ def handle_api_error(exc):
 
 
 def handle_database_unavailable(exc):
-    db.session.rollback()
+    _rollback()
     log.error("database unavailable: %s", type(exc).__name__)
     return error_response(503, message="The database is unavailable; try again shortly.")
 
 
 def handle_unexpected(exc):
-    db.session.rollback()
+    _rollback()
     log.exception("unhandled error")
     return error_response(500)
+
+
+def _rollback():
+    # On a dead connection the rollback itself can fail; the answer must still be JSON.
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("rollback failed; the session is discarded")
+        db.session.remove()
 
 
 def register_error_handlers(app):
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ApiError, handle_api_error)
+    # Connection lost, refused, timed out or cancelled by statement_timeout; no pooled
+    # connection free within pool_timeout (sqlalchemy.exc.TimeoutError): all are 503.
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(InterfaceError, handle_database_unavailable)
+    app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
     app.register_error_handler(DBAPIError, _database_error)
     app.register_error_handler(Exception, handle_unexpected)
 

@@ -1,5 +1,6 @@
 """Extension instances, created unbound and attached in create_app."""
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, TypeDecorator, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 from .schemas import ErrorSchema
@@ -78,6 +80,20 @@ class Passwords:
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def close_session(exc):
+    """Close the request's session; a connection lost meanwhile must not turn into a 500.
+
+    Registered after Flask-SQLAlchemy's own teardown, so it runs first: closing rolls back,
+    and on a connection the database just dropped that rollback raises, after the response
+    (perhaps a 201 for a committed row) was already built.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        logging.getLogger(__name__).warning("session close failed: %s", type(error).__name__)
+        db.session.registry.clear()
 migrate = Migrate()
 jwt = JWTManager()
 cors = CORS()

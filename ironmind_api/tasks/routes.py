@@ -64,7 +64,7 @@ def get_task(task_id):
 @blp.response(200, task_schema)
 def replace_task(body, task_id):
     """Replace a task's writable fields."""
-    return _update(get_own_task(task_id), body)
+    return _update(get_own_task(task_id, for_update=True), body)
 
 
 @blp.route("/<task_id>", methods=["PATCH"])
@@ -73,7 +73,7 @@ def replace_task(body, task_id):
 @blp.response(200, task_schema)
 def update_task(body, task_id):
     """Change some of a task's writable fields."""
-    return _update(get_own_task(task_id), body)
+    return _update(get_own_task(task_id, for_update=True), body)
 
 
 @blp.route("/<task_id>", methods=["DELETE"])

@@ -12,12 +12,17 @@ from ..extensions import UTCDateTime, db
 from .models import Task
 
 
-def get_own_task(task_id):
-    """The current user's task, or 404 — another user's task looks like a missing one."""
+def get_own_task(task_id, for_update=False):
+    """The current user's task, or 404 — another user's task looks like a missing one.
+
+    for_update locks the row until commit, so concurrent writers apply one after another
+    to the latest state instead of mixing their fields.
+    """
     if "\x00" in task_id or len(task_id) > Task.id.type.length:
         # No stored id looks like this, and PostgreSQL refuses NUL in a query (a 500).
         abort(404)
-    task = db.session.scalar(select(Task).where(Task.id == task_id, Task.user_id == g.user_id))
+    query = select(Task).where(Task.id == task_id, Task.user_id == g.user_id)
+    task = db.session.scalar(query.with_for_update() if for_update else query)
     if task is None:
         abort(404)
     return task

@@ -1,0 +1,68 @@
+"""Fixtures of the reliability suite: a throw-away PostgreSQL cluster and the real gunicorn.
+
+These tests are slow and start processes, so a plain ``pytest`` deselects them (and says so);
+``pytest -m reliability`` runs them, as .ci/steps/70-reliability.sh does.
+"""
+
+import pytest
+
+from tests.conftest import require
+
+from .harness import PG_BIN, PORT_BASE, Cluster, Server, migrate
+
+CLUSTER_PORT = PORT_BASE + 10
+SERVER_PORT = PORT_BASE + 20
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("markexpr"):
+        return  # an explicit -m decides
+    deselected = [item for item in items if item.get_closest_marker("reliability")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    require(PG_BIN is not None, "PostgreSQL's initdb/pg_ctl are not installed")
+    cluster = Cluster(CLUSTER_PORT)
+    try:
+        cluster.create()
+        migrate(cluster.url)
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def server(cluster):
+    """gunicorn on the throw-away cluster: 2 workers x 4 threads, production settings."""
+    server = Server(cluster.url, SERVER_PORT)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        server.remove_log()
+
+
+@pytest.fixture
+def empty_db(cluster):
+    cluster.execute("TRUNCATE tasks, users CASCADE")
+    return cluster
+
+
+@pytest.fixture
+def own_server(cluster):
+    """A gunicorn of the test's own, for a test that stops it; started with env overrides."""
+    servers = []
+
+    def start(**env):
+        server = Server(cluster.url, SERVER_PORT + 1 + len(servers), **env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+        server.remove_log()
