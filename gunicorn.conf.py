@@ -34,6 +34,9 @@ logconfig_dict = {
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
     },
+    # gunicorn's default root config names a "console" handler this dict replaces; without
+    # this line gunicorn refuses to start. The app attaches its own root handler.
+    "root": {"handlers": []},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
         "gunicorn.access": {"handlers": [], "propagate": False},
