@@ -51,6 +51,7 @@ QUICK = {
     "users": 100, "tasks": 50_000, "heavy_tasks": 10_000, "duration_s": 1,
     "warmup_s": 1, "rss_first": 1_000, "rss_total": 5_000, "rss_time_limit_s": 30,
 }
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DEEP_PAGES = 100  # pages of 50 skipped: the deep page starts 5,000 tasks in
 PAGE = 50
 
@@ -540,11 +541,18 @@ def run(args):
         result["machine"].setdefault("loadavg_before_level", {})[str(connections)] = load_avg()
         for name, _ in chosen:
             url, reqs = requests[name]
+            workers = worker_pids(bare_proc.pid if url == bare else api_proc.pid)
+            ticks = cpu_ticks(workers)
             stats = run_wrk(url, reqs, connections, settings["duration_s"])
             stats["drain_s"] = wait_idle(masters)
+            # Server CPU per request: far less sensitive to a busy machine than req/s.
+            stats["server_cpu_ms_per_req"] = round(
+                (cpu_ticks(workers) - ticks) * 1000 / CLOCK_TICKS / max(stats["responses"], 1), 3
+            )
             result["scenarios"].setdefault(name, {})[str(connections)] = stats
             log(f"{name:<17} c={connections:<3} {stats['rps']:>8.1f} req/s  "
                 f"p50 {stats['p50_ms']:>8.2f} ms  p99 {stats['p99_ms']:>8.2f} ms  "
+                f"cpu {stats['server_cpu_ms_per_req']:.3f} ms/req  "
                 f"errors {stats['errors']} {stats['non2xx_by_status'] or ''}")
 
     if args.profile:

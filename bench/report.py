@@ -51,6 +51,10 @@ def targets(result):
         ratio = _ratio(stat and stat["rps"], ceiling and ceiling["rps"])
         met = ratio is not None and ratio >= factor and stat["errors"] == 0
         detail = f"{stat['rps']} vs {ceiling['rps']} req/s" if stat and ceiling else "not run"
+        if stat and ceiling and stat.get("server_cpu_ms_per_req"):
+            cpu, ceiling_cpu = stat["server_cpu_ms_per_req"], ceiling["server_cpu_ms_per_req"]
+            detail += (f"; server CPU per request {cpu} vs {ceiling_cpu} ms, a cost ratio of "
+                       f"{_ratio(ceiling_cpu, cpu)}x")
         if stat and stat["errors"]:
             detail += f"; {stat['errors']} error responses {stat['non2xx_by_status']}"
         rows.append({
@@ -145,10 +149,12 @@ def markdown(result, json_path, chart_name):
         "",
         f"Each cell is one wrk run of {result['settings']['duration_s']} s "
         "(wrk on the same machine, 2 threads). Errors are non-2xx responses (by status) plus "
-        "socket errors and timeouts, counted by the Lua `response` hook.",
+        "socket errors and timeouts, counted by the Lua `response` hook. Server CPU ms/req is "
+        "the gunicorn workers' user+system CPU time (`/proc/<pid>/stat`) over the run divided "
+        "by the responses: unlike req/s it barely moves when other processes share the CPUs.",
         "",
-        "| scenario | conns | req/s | p50 ms | p99 ms | vs ceiling | errors |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| scenario | conns | req/s | p50 ms | p99 ms | vs ceiling | server CPU ms/req | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, title in names.items():
         if name == "signin":
@@ -160,8 +166,8 @@ def markdown(result, json_path, chart_name):
         "it is reported on its own; the rate limit was raised for the run "
         "(`RATELIMIT_AUTH=1000000 per minute`).",
         "",
-        "| scenario | conns | req/s | p50 ms | p99 ms | vs ceiling | errors |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| scenario | conns | req/s | p50 ms | p99 ms | vs ceiling | server CPU ms/req | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     out += _rows(result, "signin", names["signin"])
     out += ["", f"![throughput and latency per scenario]({chart_name})", ""]
@@ -183,7 +189,8 @@ def _rows(result, name, title):
             f"**{stat['errors']}** {json.dumps(stat['non2xx_by_status'])}"
         )
         rows.append(f"| {title} | {level} | {stat['rps']:.0f} | {stat['p50_ms']} | "
-                    f"{stat['p99_ms']} | {vs if vs is not None else ''}x | {errors} |")
+                    f"{stat['p99_ms']} | {vs if vs is not None else ''}x | "
+                    f"{stat.get('server_cpu_ms_per_req', '')} | {errors} |")
     return rows
 
 
