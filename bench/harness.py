@@ -1,0 +1,625 @@
+"""The benchmark harness behind bench/run: seed, serve with gunicorn as production does, load
+with wrk from a separate process, measure, and write bench/results/<date>.json and the report.
+
+Everything it starts (gunicorn x2, the JWKS server, wrk, py-spy) runs in its own process
+group and is stopped by id on exit, on an error and on SIGINT/SIGTERM.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import runpy
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import report, seed  # noqa: E402
+
+BENCH_DIR = ROOT / "bench"
+LUA = BENCH_DIR / "wrk" / "bench.lua"
+TMP = BENCH_DIR / "results" / "tmp"
+CONNECTIONS = (1, 16, 64)
+# Scenario 7 is argon2-bound by design; it is reported apart from the others.
+SCENARIOS = (
+    ("ceiling", "1. ceiling: bare Flask app, fixed JSON"),
+    ("health", "2. GET /health"),
+    ("protected_hs256", "3. GET /api/protected, HS256 token"),
+    ("protected_eddsa", "4. GET /api/protected, EdDSA token via cached JWKS"),
+    ("tasks_first_page", "5a. GET /api/tasks?limit=50, first page"),
+    ("tasks_deep_page", "5b. GET /api/tasks?limit=50, 5,000 tasks deep (cursor)"),
+    ("tasks_create", "6. POST /api/tasks"),
+    ("signin", "7. POST /api/auth/signin (argon2id)"),
+)
+FULL = {
+    "users": 1000, "tasks": 1_000_000, "heavy_tasks": 10_000, "duration_s": 6,
+    "warmup_s": 1, "rss_first": 10_000, "rss_total": 100_000, "rss_time_limit_s": 260,
+}
+QUICK = {
+    "users": 100, "tasks": 50_000, "heavy_tasks": 10_000, "duration_s": 1,
+    "warmup_s": 1, "rss_first": 1_000, "rss_total": 5_000, "rss_time_limit_s": 30,
+}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+DEEP_PAGES = 100  # pages of 50 skipped: the deep page starts 5,000 tasks in
+PAGE = 50
+
+_processes = []
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- processes -------------------------------------------------------------------------
+
+def _die_with_parent():
+    """In the child: get SIGTERM if the harness itself dies (even by SIGKILL)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def start(name, cmd, env, cwd=ROOT):
+    TMP.mkdir(parents=True, exist_ok=True)
+    out = open(TMP / f"{name}.log", "wb")  # noqa: SIM115 (lives as long as the process)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    proc.bench_name = name
+    _processes.append(proc)
+    return proc
+
+
+def stop(proc, grace=15):
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        except ProcessLookupError:
+            pass
+    if proc in _processes:
+        _processes.remove(proc)
+
+
+def stop_all():
+    for proc in reversed(list(_processes)):
+        stop(proc)
+
+
+def _on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def wait_http(url, timeout=40):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (127.0.0.1)
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+
+
+def worker_pids(master_pid):
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return sorted(int(pid) for pid in children)
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total
+
+
+def wait_idle(masters, timeout=30):
+    """Wait until the workers stop burning CPU: a run's queued requests must not leak into
+    the next run's numbers. Returns the seconds waited."""
+    started = time.monotonic()
+    pids = [pid for master in masters for pid in worker_pids(master)]
+    previous = cpu_ticks(pids)
+    while time.monotonic() - started < timeout:
+        time.sleep(0.3)
+        current = cpu_ticks(pids)
+        if current - previous <= 2:
+            break
+        previous = current
+    return round(time.monotonic() - started, 2)
+
+
+def rss_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+# --- HTTP helpers for setup --------------------------------------------------------------
+
+def http(method, url, body=None, token=None):
+    headers = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 (127.0.0.1)
+            return resp.status, dict(resp.headers), json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
+
+
+def signin(base, email):
+    status, _, body = http(
+        "POST", f"{base}/api/auth/signin", {"email": email, "password": seed.BENCH_PASSWORD}
+    )
+    if status != 200:
+        raise RuntimeError(f"signin for {email} answered {status}: {body}")
+    return body["token"]
+
+
+def walk_to_deep_page(base, token):
+    """Follow rel=next DEEP_PAGES times; return the deep page's path and cursor."""
+    url = f"{base}/api/tasks?limit={PAGE}"
+    for _ in range(DEEP_PAGES):
+        status, headers, body = http("GET", url, token=token)
+        if status != 200 or "Link" not in headers:
+            raise RuntimeError(f"walking pages: {url} answered {status} without a next link")
+        url = re.match(r"<([^>]+)>", headers["Link"]).group(1)
+    parsed = urllib.parse.urlsplit(url)
+    cursor = urllib.parse.parse_qs(parsed.query)["cursor"][0]
+    status, _, body = http("GET", url, token=token)
+    if status != 200 or len(body) != PAGE:
+        raise RuntimeError(f"deep page answered {status} with {len(body or [])} tasks")
+    return f"{parsed.path}?{parsed.query}", cursor, body[0]["title"]
+
+
+# --- Better Auth-style EdDSA token and its JWKS ------------------------------------------
+
+def eddsa_token_and_jwks(issuer, subject, email):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from jwt.algorithms import OKPAlgorithm
+
+    key = Ed25519PrivateKey.generate()
+    kid = "bench-" + secrets.token_hex(8)
+    jwk = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
+    jwk.update(kid=kid, alg="EdDSA")
+    now = int(time.time())
+    claims = {
+        "sub": subject, "id": subject, "email": email, "name": "Bench User 0",
+        "iat": now, "exp": now + 3600, "iss": issuer, "aud": issuer,
+    }
+    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+    return token, json.dumps({"keys": [jwk]})
+
+
+# --- wrk --------------------------------------------------------------------------------
+
+def run_wrk(url, requests, connections, duration_s, stop_after=0, timeout_s=10):
+    """One bounded wrk run from its own process; returns the parsed BENCHJSON summary."""
+    TMP.mkdir(parents=True, exist_ok=True)
+    request_file = TMP / "requests.tsv"
+    request_file.write_text(
+        "".join(f"{m}\t{p}\t{t or ''}\t{b or ''}\n" for m, p, t, b in requests)
+    )
+    threads = min(connections, 2)
+    done_file = TMP / "wrk-threads-done"
+    done_file.unlink(missing_ok=True)
+    env = dict(os.environ, BENCH_REQUESTS=str(request_file), BENCH_STOP_AFTER=str(stop_after),
+               BENCH_DONE_FILE=str(done_file))
+    duration_s = max(1, round(duration_s))  # wrk takes whole seconds
+    cmd = [
+        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s",
+        "--timeout", f"{timeout_s}s", "-s", str(LUA), url,
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, text=True, preexec_fn=_die_with_parent,
+    )
+    _processes.append(proc)
+    try:
+        if stop_after:
+            _interrupt_when_threads_done(proc, done_file, threads)
+        out, _ = proc.communicate(timeout=duration_s + timeout_s + 30)
+    finally:
+        stop(proc)
+    line = next((ln for ln in out.splitlines() if ln.startswith("BENCHJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out}")
+    stats = json.loads(line[len("BENCHJSON "):])
+    seconds = stats["duration_us"] / 1e6
+    stats.update(
+        connections=connections, threads=threads,
+        rps=round(stats["responses"] / seconds, 1) if seconds else 0.0,
+        p50_ms=round(stats["latency_us"]["p50"] / 1000, 2),
+        p99_ms=round(stats["latency_us"]["p99"] / 1000, 2),
+        errors=stats["non2xx"] + sum(stats["socket_errors"].values()),
+    )
+    return stats
+
+
+def _interrupt_when_threads_done(proc, done_file, threads):
+    """wrk sleeps out its -d even when every thread has stopped; SIGINT ends it with stats."""
+    while proc.poll() is None:
+        if done_file.exists() and len(done_file.read_text().splitlines()) >= threads:
+            os.kill(proc.pid, signal.SIGINT)
+            return
+        time.sleep(0.05)
+
+
+# --- the phases -------------------------------------------------------------------------
+
+def ensure_database(pg, name):
+    import psycopg
+
+    with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return not exists
+
+
+def gunicorn_settings(env):
+    """The settings gunicorn.conf.py yields under this environment, for the record."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return {k: conf[k] for k in ("workers", "threads", "worker_class", "keepalive", "timeout")}
+
+
+def measure_rss(master_pid, label):
+    pids = worker_pids(master_pid)
+    per_worker = {str(pid): rss_kib(pid) for pid in pids}
+    log(f"RSS {label}: " + ", ".join(f"{pid}={kib // 1024} MiB" for pid, kib in per_worker.items()))
+    return {"pids": pids, "rss_kib": per_worker, "total_kib": sum(per_worker.values())}
+
+
+def rss_phase(api, master_pid, mix, settings):
+    """Mixed load in two legs (first N, then up to the total); worker RSS after each."""
+    first = settings["rss_first"]
+    rest = settings["rss_total"] - first
+    limit = settings["rss_time_limit_s"]
+    log(f"RSS phase: {first:,} mixed requests, then {rest:,} more (each leg <= {limit} s)")
+    leg1 = run_wrk(api, mix, 16, limit, stop_after=-(-first // 2))
+    wait_idle([master_pid])
+    after_first = measure_rss(master_pid, f"after {leg1['responses']:,} requests")
+    leg2 = run_wrk(api, mix, 16, limit, stop_after=-(-rest // 2))
+    wait_idle([master_pid])
+    total = leg1["responses"] + leg2["responses"]
+    after_total = measure_rss(master_pid, f"after {total:,} requests")
+    growth = {
+        pid: round(after_total["rss_kib"][pid] / kib - 1, 4)
+        for pid, kib in after_first["rss_kib"].items()
+        if pid in after_total["rss_kib"]
+    }
+    return {
+        "mix": [f"{m} {p.split('?')[0]}" for m, p, _, _ in mix],
+        "first_leg": {k: leg1[k] for k in ("responses", "rps", "errors", "non2xx_by_status")},
+        "second_leg": {k: leg2[k] for k in ("responses", "rps", "errors", "non2xx_by_status")},
+        "target_requests": [first, settings["rss_total"]],
+        "requests_at_first": leg1["responses"],
+        "requests_at_total": total,
+        "after_first": after_first,
+        "after_total": after_total,
+        "workers_restarted": after_first["pids"] != after_total["pids"],
+        "growth_per_worker": growth,
+        "total_growth": round(after_total["total_kib"] / after_first["total_kib"] - 1, 4),
+    }
+
+
+def explain_list_query(database_url, secret, user_id, cursor):
+    """EXPLAIN (ANALYZE, BUFFERS) of the exact SQL the app's list_page runs."""
+    from flask import g
+    from sqlalchemy import event
+
+    from config import ProductionConfig
+    from ironmind_api import create_app
+    from ironmind_api.extensions import db
+    from ironmind_api.tasks.service import list_page
+
+    app = create_app(
+        ProductionConfig, SQLALCHEMY_DATABASE_URI=database_url, BETTER_AUTH_SECRET=secret,
+        LOG_LEVEL="WARNING",
+    )
+    plans = {}
+    with app.test_request_context():
+        g.user_id = user_id
+        for label, page_cursor in (("first_page", None), ("deep_page", cursor)):
+            captured = []
+
+            def capture(conn, cur, statement, parameters, context, executemany, sink=captured):
+                sink.append((statement, parameters))
+
+            event.listen(db.engine, "before_cursor_execute", capture)
+            try:
+                list_page(user_id, PAGE, cursor=page_cursor)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", capture)
+            statement, parameters = captured[-1]
+            conn = db.session.connection()
+            conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)  # warm
+            rows = conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
+            ).scalars().all()
+            plans[label] = {"sql": statement, "parameters": _printable(parameters), "plan": rows}
+        db.session.rollback()
+    return plans
+
+
+def _printable(parameters):
+    return {k: str(v) for k, v in (parameters or {}).items()}
+
+
+def profile_run(api, master_pid, requests, connections, duration_s, out_path):
+    """py-spy over every worker during one extra wrk run; returns the top frames."""
+    py_spy = shutil.which("py-spy")
+    if not py_spy:
+        return {"error": "py-spy not installed"}
+    proc = start(
+        "py-spy",
+        [py_spy, "record", "--pid", str(master_pid), "--subprocesses", "--format", "raw",
+         "--rate", "250", "--duration", str(duration_s + 1), "--nonblocking", "-o", str(out_path)],
+        dict(os.environ),
+    )
+    time.sleep(1)
+    stats = run_wrk(api, requests, connections, duration_s)
+    try:
+        proc.wait(duration_s + 30)
+    finally:
+        stop(proc)
+    summary = report.summarise_profile(out_path)
+    summary["under_load"] = {k: stats[k] for k in ("rps", "p50_ms", "p99_ms", "errors")}
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small data, 1 s runs: a smoke test")
+    parser.add_argument("--db", default=os.environ.get("BENCH_DB", "ironmind_bench"))
+    parser.add_argument(
+        "--pg", default=os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432"),
+        help="PostgreSQL server URL without a database name",
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("BENCH_PORT", "18700")),
+        help="first of three 127.0.0.1 ports: API, bare app, JWKS",
+    )
+    parser.add_argument("--duration", type=float, help="seconds per measured run")
+    parser.add_argument("--profile", action="store_true",
+                        help="also py-spy the workers during scenario 3 at 16 connections")
+    parser.add_argument("--skip-seed", action="store_true", help="reuse the seeded data")
+    parser.add_argument("--label", default="", help="a note stored with the results")
+    parser.add_argument("--scenarios", help="comma-separated subset, e.g. ceiling,protected_hs256")
+    parser.add_argument("--connections", help="comma-separated subset of 1,16,64")
+    parser.add_argument("--no-rss", action="store_true", help="skip the worker-memory phase")
+    args = parser.parse_args(argv)
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        return run(args)
+    finally:
+        stop_all()
+
+
+def run(args):
+    started = time.monotonic()
+    TMP.mkdir(parents=True, exist_ok=True)
+    settings = dict(QUICK if args.quick else FULL)
+    if args.duration:
+        settings["duration_s"] = args.duration
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    out_dir = TMP if args.quick else BENCH_DIR / "results"
+    api_port, bare_port, jwks_port = args.port, args.port + 1, args.port + 2
+    api, bare = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
+    issuer = f"http://127.0.0.1:{jwks_port}"
+    dsn = f"{args.pg}/{args.db}"
+    database_url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    secret = secrets.token_urlsafe(36)  # 48 characters, new every run
+    server_env = dict(
+        os.environ,
+        APP_ENV="production",
+        BETTER_AUTH_SECRET=secret,
+        DATABASE_URL=database_url,
+        BETTER_AUTH_URL=issuer,
+        # Signin is measured as a scenario; the production limit (10/minute) would turn it
+        # into a 429 benchmark, so the limit is raised for the run.
+        RATELIMIT_AUTH="1000000 per minute",
+        PYTHONUNBUFFERED="1",
+    )
+    result = {
+        "stamp": stamp, "quick": args.quick, "label": args.label, "settings": settings,
+        "machine": machine_info(), "scenarios": {}, "notes": [],
+    }
+
+    created = ensure_database(args.pg, args.db)
+    log(f"database {args.db} {'created' if created else 'exists'}; migrating")
+    subprocess.run(
+        ["flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=server_env, check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    if args.skip_seed:
+        result["seed"] = {"skipped": True}
+    else:
+        log(f"seeding {settings['tasks']:,} tasks over {settings['users']:,} users")
+        result["seed"] = seed.seed(dsn, settings["users"], settings["tasks"],
+                                   settings["heavy_tasks"])
+        log(f"seeded in {result['seed']['insert_s']} s "
+            f"(+ {result['seed']['vacuum_analyze_s']} s VACUUM ANALYZE): {result['seed']}")
+
+    heavy_id = seed.heavy_user_id()
+    ed_token, jwks = eddsa_token_and_jwks(issuer, heavy_id, seed.user_email(0))
+    (TMP / "jwks.json").write_text(jwks)
+    jwks_proc = start("jwks", [sys.executable, "-m", "bench.jwks_server", str(jwks_port),
+                               str(TMP / "jwks.json")], server_env)
+    wait_http(f"{issuer}/api/auth/jwks?harness-ready-check")
+
+    result["gunicorn"] = gunicorn_settings({"GUNICORN_BIND": f"127.0.0.1:{api_port}"})
+    bare_proc = start("bare", ["gunicorn", "-c", "gunicorn.conf.py", "bench.bare_app:app"],
+                      dict(server_env, GUNICORN_BIND=f"127.0.0.1:{bare_port}"))
+    api_proc = start("api", ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                     dict(server_env, GUNICORN_BIND=f"127.0.0.1:{api_port}"))
+    wait_http(f"{bare}/")
+    wait_http(f"{api}/health")
+    log(f"gunicorn up: API pid {api_proc.pid} workers {worker_pids(api_proc.pid)}, "
+        f"bare pid {bare_proc.pid}; settings {result['gunicorn']}")
+
+    hs_token = signin(api, seed.user_email(0))
+    writer_token = signin(api, seed.user_email(1))  # POSTs go to another user: pages stay put
+    deep_path, deep_cursor, deep_first_title = walk_to_deep_page(api, hs_token)
+    result["deep_page"] = {"path": deep_path, "skipped_tasks": DEEP_PAGES * PAGE,
+                           "first_title": deep_first_title}
+    requests = {
+        "ceiling": (bare, [("GET", "/", None, None)]),
+        "health": (api, [("GET", "/health", None, None)]),
+        "protected_hs256": (api, [("GET", "/api/protected", hs_token, None)]),
+        "protected_eddsa": (api, [("GET", "/api/protected", ed_token, None)]),
+        "tasks_first_page": (api, [("GET", f"/api/tasks?limit={PAGE}", hs_token, None)]),
+        "tasks_deep_page": (api, [("GET", deep_path, hs_token, None)]),
+        "tasks_create": (api, [("POST", "/api/tasks", writer_token,
+                                '{"title": "Bench task", "description": "Made under load."}')]),
+        "signin": (api, [("POST", "/api/auth/signin", None, json.dumps(
+            {"email": seed.user_email(2), "password": seed.BENCH_PASSWORD}))]),
+    }
+    status, _, body = http("GET", f"{api}/api/protected", token=ed_token)
+    result["eddsa_probe"] = {"status": status, "body": body}
+    log(f"EdDSA probe: {status} {body}")
+
+    mix = [r for name in ("health", "protected_hs256", "protected_eddsa", "tasks_first_page",
+                          "tasks_deep_page", "tasks_create") for r in requests[name][1]]
+    if not args.no_rss:
+        result["rss"] = rss_phase(api, api_proc.pid, mix, settings)
+    chosen = [(n, t) for n, t in SCENARIOS
+              if not args.scenarios or n in args.scenarios.split(",")]
+    levels = [c for c in CONNECTIONS
+              if not args.connections or str(c) in args.connections.split(",")]
+    partial = len(chosen) < len(SCENARIOS) or len(levels) < len(CONNECTIONS) or args.no_rss
+    # A partial run is an experiment: it never replaces the report of a full run.
+    if partial:
+        out_dir = TMP
+
+    masters = (api_proc.pid, bare_proc.pid)
+    log("warm-up: every scenario once at 16 connections")
+    for name, _ in chosen:
+        url, reqs = requests[name]
+        run_wrk(url, reqs, 16, settings["warmup_s"])
+        wait_idle(masters)
+
+    for connections in levels:
+        result["machine"].setdefault("loadavg_before_level", {})[str(connections)] = load_avg()
+        for name, _ in chosen:
+            url, reqs = requests[name]
+            workers = worker_pids(bare_proc.pid if url == bare else api_proc.pid)
+            ticks = cpu_ticks(workers)
+            stats = run_wrk(url, reqs, connections, settings["duration_s"])
+            stats["drain_s"] = wait_idle(masters)
+            # Server CPU per request: far less sensitive to a busy machine than req/s.
+            stats["server_cpu_ms_per_req"] = round(
+                (cpu_ticks(workers) - ticks) * 1000 / CLOCK_TICKS / max(stats["responses"], 1), 3
+            )
+            result["scenarios"].setdefault(name, {})[str(connections)] = stats
+            log(f"{name:<17} c={connections:<3} {stats['rps']:>8.1f} req/s  "
+                f"p50 {stats['p50_ms']:>8.2f} ms  p99 {stats['p99_ms']:>8.2f} ms  "
+                f"cpu {stats['server_cpu_ms_per_req']:.3f} ms/req  "
+                f"errors {stats['errors']} {stats['non2xx_by_status'] or ''}")
+
+    if args.profile:
+        log("profiling scenario 3 at 16 connections with py-spy")
+        wait_idle(masters)
+        url, reqs = requests["protected_hs256"]
+        result["profile"] = profile_run(
+            url, api_proc.pid, reqs, 16, max(settings["duration_s"], 5),
+            TMP / f"{stamp}-profile-protected_hs256.txt",  # raw stacks: large, not kept
+        )
+
+    if "rss" in result:
+        result["rss"]["final"] = measure_rss(api_proc.pid, "at the end")
+    log("EXPLAIN (ANALYZE, BUFFERS) of the list query")
+    try:
+        result["explain"] = explain_list_query(database_url, secret, heavy_id, deep_cursor)
+    except Exception as exc:  # the report says so rather than losing the whole run
+        result["explain"] = {"error": f"{type(exc).__name__}: {exc}"}
+
+    stop(api_proc)
+    stop(bare_proc)
+    stop(jwks_proc)
+    result["jwks_fetches"] = sum(
+        1 for line in (TMP / "jwks.log").read_text().splitlines()
+        if "jwks-fetch" in line and "harness-ready-check" not in line
+    )
+    result["machine"]["loadavg_end"] = load_avg()
+    result["elapsed_s"] = round(time.monotonic() - started, 1)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"{stamp}.json"
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    scratch = args.quick or out_dir == TMP
+    doc = TMP / "PERFORMANCE.md" if scratch else ROOT / "docs" / "PERFORMANCE.md"
+    chart = TMP / "performance.png" if scratch else ROOT / "docs" / "performance.png"
+    report.write(result, json_path, doc, chart)
+    log(f"wrote {json_path.relative_to(ROOT)}, {doc.relative_to(ROOT)}, "
+        f"{chart.relative_to(ROOT)} in {result['elapsed_s']} s")
+    for line in report.target_lines(result):
+        log(line)
+    return 0
+
+
+def load_avg():
+    return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def machine_info():
+    def version(cmd):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (out.stdout or out.stderr).splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return None
+
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "ironmind_api",
+                                 "config.py", "gunicorn.conf.py"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip())
+    return {
+        "cpus": os.cpu_count(), "python": platform.python_version(),
+        "platform": platform.platform(), "wrk": version(["wrk", "--version"]),
+        "postgres": version(["psql", "--version"]), "git_commit": commit,
+        "app_code_uncommitted_changes": dirty, "loadavg_start": load_avg(),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,388 @@
+"""Turn a bench/results/<date>.json into the generated part of docs/PERFORMANCE.md and a chart.
+
+Regenerate from a stored run: python -m bench.report bench/results/<date>.json
+Only the text between the bench:begin and bench:end markers is replaced; the hand-written
+analysis around it stays.
+"""
+
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+ROOT = Path(__file__).resolve().parent.parent
+LEVELS = ("1", "16", "64")
+CHART_LABELS = {
+    "ceiling": "1. ceiling\n(bare Flask)", "health": "2. GET\n/health",
+    "protected_hs256": "3. protected\nHS256", "protected_eddsa": "4. protected\nEdDSA/JWKS",
+    "tasks_first_page": "5a. tasks\nfirst page", "tasks_deep_page": "5b. tasks\n5,000 deep",
+    "tasks_create": "6. POST\n/api/tasks", "signin": "7. POST signin\n(argon2id)",
+}
+# Buckets for the profile summary: a sample counts towards every bucket one of its frames hits.
+PROFILE_BUCKETS = {
+    "JSON access logging (logging, python-json-logger, ironmind_api/logs.py)": (
+        "logging/", "pythonjsonlogger/", "ironmind_api/logs.py",
+    ),
+    "JWT verify (flask_jwt_extended, PyJWT)": ("flask_jwt_extended/", "jwt/"),
+    "flask-smorest / marshmallow / webargs": ("flask_smorest/", "marshmallow/", "webargs/"),
+    "SQLAlchemy / psycopg": ("sqlalchemy/", "psycopg/", "flask_sqlalchemy/"),
+    "flask-cors": ("flask_cors/",),
+    "werkzeug (routing, request, response)": ("werkzeug/",),
+    "gunicorn (accept, parse, write)": ("gunicorn/",),
+}
+
+
+def titles():
+    from bench.harness import SCENARIOS
+
+    return dict(SCENARIOS)
+
+
+def _stat(result, name, level):
+    return result["scenarios"].get(name, {}).get(level)
+
+
+def _ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+
+def targets(result):
+    """Every target of issue 7 with its measured value and whether it was met."""
+    rows = []
+    ceiling = _stat(result, "ceiling", "16")
+    for name, factor in (("protected_hs256", 0.75), ("protected_eddsa", 0.7)):
+        stat = _stat(result, name, "16")
+        ratio = _ratio(stat and stat["rps"], ceiling and ceiling["rps"])
+        met = ratio is not None and ratio >= factor and stat["errors"] == 0
+        detail = f"{stat['rps']} vs {ceiling['rps']} req/s" if stat and ceiling else "not run"
+        if stat and ceiling and stat.get("server_cpu_ms_per_req"):
+            cpu, ceiling_cpu = stat["server_cpu_ms_per_req"], ceiling["server_cpu_ms_per_req"]
+            detail += (f"; server CPU per request {cpu} vs {ceiling_cpu} ms, a cost ratio of "
+                       f"{_ratio(ceiling_cpu, cpu)}x")
+        if stat and stat["errors"]:
+            detail += f"; {stat['errors']} error responses {stat['non2xx_by_status']}"
+        rows.append({
+            "target": f"scenario {'3' if name == 'protected_hs256' else '4'} throughput at "
+                      f"16 connections >= {factor}x ceiling",
+            "measured": f"{ratio}x ({detail})", "met": met,
+        })
+    deep_rows = []
+    all_met = True
+    for level in LEVELS:
+        first = _stat(result, "tasks_first_page", level)
+        deep = _stat(result, "tasks_deep_page", level)
+        if not first or not deep:
+            all_met = False
+            continue
+        ratio = _ratio(deep["p50_ms"], first["p50_ms"])
+        all_met &= ratio is not None and ratio <= 1.25
+        deep_rows.append(f"c={level}: {ratio}x ({deep['p50_ms']} vs {first['p50_ms']} ms)")
+    rows.append({"target": "deep page p50 <= 1.25x first page p50 (at 1, 16 and 64 connections)",
+                 "measured": "; ".join(deep_rows), "met": all_met})
+    failing = [
+        f"{name} c={level}: {stat['errors']} {stat['non2xx_by_status'] or stat['socket_errors']}"
+        for name, levels in result["scenarios"].items() for level, stat in levels.items()
+        if stat["errors"]
+    ]
+    rows.append({"target": "no error responses in any scenario",
+                 "measured": "none" if not failing else "; ".join(failing), "met": not failing})
+    rss = result.get("rss")
+    if rss:
+        worst = max(rss["growth_per_worker"].values(), default=None)
+        met = (worst is not None and worst <= 0.10 and rss["total_growth"] <= 0.10
+               and not rss["workers_restarted"] and not _short_of(rss))
+        rows.append({
+            "target": f"worker RSS after {rss['requests_at_total']:,} requests within 10% of "
+                      f"RSS after {rss['requests_at_first']:,}",
+            "measured": f"worst worker {_pct(worst)}, all workers {_pct(rss['total_growth'])}"
+                        + (" (a worker restarted)" if rss["workers_restarted"] else "")
+                        + _short_of(rss),
+            "met": met,
+        })
+    seed = result.get("seed", {})
+    if "insert_s" in seed:
+        rows.append({"target": f"seeding {seed['tasks']:,} tasks < 60 s",
+                     "measured": f"{seed['insert_s']} s (+ {seed['vacuum_analyze_s']} s "
+                                 "VACUUM ANALYZE)", "met": seed["insert_s"] < 60})
+    rows.append({"target": "bench/run < 10 minutes", "measured": f"{result['elapsed_s']} s",
+                 "met": result["elapsed_s"] < 600})
+    return rows
+
+
+def _short_of(rss):
+    wanted = rss.get("target_requests", [0, 0])[1]
+    if rss["requests_at_total"] >= wanted:
+        return ""
+    return f"; only {rss['requests_at_total']:,} of {wanted:,} requests within the time limit"
+
+
+def _pct(value):
+    return "n/a" if value is None else f"{value * 100:+.1f}%"
+
+
+def target_lines(result):
+    return [f"{'MET    ' if r['met'] else 'NOT MET'} {r['target']}: {r['measured']}"
+            for r in targets(result)]
+
+
+def markdown(result, json_path, chart_name):
+    m, g = result["machine"], result["gunicorn"]
+    names = titles()
+    out = [
+        f"## Latest run: {result['stamp']}" + (" (quick mode)" if result["quick"] else ""),
+        "",
+        f"Commit `{m['git_commit']}`"
+        + (" with uncommitted app changes" if m["app_code_uncommitted_changes"] else "")
+        + f"; {m['cpus']} CPUs; Python {m['python']}; {m['postgres']}; {m['wrk']}.",
+        f"gunicorn: `{g['worker_class']}`, {g['workers']} workers x {g['threads']} threads "
+        f"(from gunicorn.conf.py). Load average at start {' / '.join(m['loadavg_start'])}, "
+        f"at end {' / '.join(m.get('loadavg_end', ['?']))}. "
+        f"Whole run {result['elapsed_s']} s. Raw numbers: `{json_path}`."
+        + (f" Note: {result['label']}" if result.get("label") else ""),
+        "",
+        "### Targets",
+        "",
+        "| target | measured | met? |",
+        "|---|---|---|",
+    ]
+    out += [f"| {r['target']} | {r['measured']} | {'**yes**' if r['met'] else '**NO**'} |"
+            for r in targets(result)]
+    out += [
+        "",
+        "### Every scenario",
+        "",
+        f"Each cell is one wrk run of {result['settings']['duration_s']} s "
+        "(wrk on the same machine, 2 threads). Errors are non-2xx responses (by status) plus "
+        "socket errors and timeouts, counted by the Lua `response` hook. Server CPU ms/req is "
+        "the gunicorn workers' user+system CPU time (`/proc/<pid>/stat`) over the run divided "
+        "by the responses: unlike req/s it barely moves when other processes share the CPUs.",
+        "",
+        "| scenario | conns | req/s | p50 ms | p99 ms | vs ceiling | server CPU ms/req | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, title in names.items():
+        if name == "signin":
+            continue
+        out += _rows(result, name, title)
+    out += [
+        "",
+        "Sign-in is bound by argon2id (19 MiB, 2 passes, per the OWASP minimum) by design, so "
+        "it is reported on its own; the rate limit was raised for the run "
+        "(`RATELIMIT_AUTH=1000000 per minute`).",
+        "",
+        "| scenario | conns | req/s | p50 ms | p99 ms | vs ceiling | server CPU ms/req | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    out += _rows(result, "signin", names["signin"])
+    out += ["", f"![throughput and latency per scenario]({chart_name})", ""]
+    out += _seed_and_rss(result)
+    out += _explain(result)
+    out += _profile(result)
+    return "\n".join(out) + "\n"
+
+
+def _rows(result, name, title):
+    rows = []
+    for level in LEVELS:
+        stat = _stat(result, name, level)
+        if not stat:
+            continue
+        ceiling = _stat(result, "ceiling", level)
+        vs = _ratio(stat["rps"], ceiling and ceiling["rps"])
+        errors = str(stat["errors"]) if not stat["errors"] else (
+            f"**{stat['errors']}** {json.dumps(stat['non2xx_by_status'])}"
+        )
+        rows.append(f"| {title} | {level} | {stat['rps']:.0f} | {stat['p50_ms']} | "
+                    f"{stat['p99_ms']} | {vs if vs is not None else ''}x | "
+                    f"{stat.get('server_cpu_ms_per_req', '')} | {errors} |")
+    return rows
+
+
+def _seed_and_rss(result):
+    out = ["### Data and memory", ""]
+    seed = result.get("seed", {})
+    if "insert_s" in seed:
+        out.append(
+            f"Seeded {seed['tasks']:,} tasks over {seed['users']:,} users (one user holds "
+            f"{seed['heavy_user_tasks']:,}) with `INSERT ... SELECT generate_series` in "
+            f"{seed['insert_s']} s, indexes rebuilt after the load, then `VACUUM (ANALYZE)` in "
+            f"{seed['vacuum_analyze_s']} s."
+        )
+    else:
+        out.append("Seeding was skipped (`--skip-seed`): the data of an earlier run was reused.")
+    deep = result.get("deep_page")
+    if deep:
+        out.append(f"The deep page was reached by following `Link: rel=\"next\"` "
+                   f"{deep['skipped_tasks'] // 50} times ({deep['skipped_tasks']:,} tasks in); "
+                   f"its first task is \"{deep['first_title']}\".")
+    probe = result.get("eddsa_probe")
+    if probe:
+        out.append(f"Probe of the EdDSA token before the run: HTTP {probe['status']} "
+                   f"`{json.dumps(probe['body'])}`. The API fetched the JWKS "
+                   f"{result.get('jwks_fetches', '?')} time(s) during the whole run.")
+    rss = result.get("rss")
+    if rss:
+        out += [
+            "",
+            f"Worker memory (VmRSS from `/proc/<pid>/status`) under a mixed load "
+            f"({', '.join(rss['mix'])}) at 16 connections on a freshly started server:",
+            "",
+            "| worker pid | after " + f"{rss['requests_at_first']:,} | after "
+            f"{rss['requests_at_total']:,} | growth |",
+            "|---|---:|---:|---:|",
+        ]
+        for pid, kib in rss["after_first"]["rss_kib"].items():
+            later = rss["after_total"]["rss_kib"].get(pid)
+            out.append(f"| {pid} | {kib / 1024:.1f} MiB | "
+                       f"{'' if later is None else f'{later / 1024:.1f} MiB'} | "
+                       f"{_pct(rss['growth_per_worker'].get(pid))} |")
+        out.append(f"| all | {rss['after_first']['total_kib'] / 1024:.1f} MiB | "
+                   f"{rss['after_total']['total_kib'] / 1024:.1f} MiB | "
+                   f"{_pct(rss['total_growth'])} |")
+        for leg in ("first_leg", "second_leg"):
+            if rss[leg]["errors"]:
+                out.append(f"\n{leg.replace('_', ' ')}: {rss[leg]['errors']} error responses "
+                           f"{json.dumps(rss[leg]['non2xx_by_status'])} (see scenario 4).")
+    out.append("")
+    return out
+
+
+def _explain(result):
+    plans = result.get("explain") or {}
+    out = ["### The list query: `EXPLAIN (ANALYZE, BUFFERS)`", ""]
+    if "error" in plans:
+        return out + [f"Could not run: `{plans['error']}`", ""]
+    out.append("The exact statement the app's `list_page` sends (captured from SQLAlchemy), "
+               "for the 10,000-task user, run twice and the second plan kept:")
+    for label in ("first_page", "deep_page"):
+        plan = plans.get(label)
+        if not plan:
+            continue
+        out += ["", f"**{label.replace('_', ' ')}**", "", "```sql", plan["sql"].strip(), "```",
+                "", "```text", *plan["plan"], "```"]
+    return out + [""]
+
+
+def _profile(result):
+    prof = result.get("profile")
+    if not prof:
+        return []
+    if "error" in prof:
+        return ["### Profile", "", f"py-spy could not run: {prof['error']}", ""]
+    load = prof.get("under_load", {})
+    out = [
+        "### Profile: scenario 3 at 16 connections (py-spy, every worker)",
+        "",
+        f"{prof['samples']:,} samples of busy threads while serving {load.get('rps')} req/s "
+        f"(raw stacks, not committed: `{prof['file']}`). Share of samples spent inside:",
+        "",
+        "| inside | share |",
+        "|---|---:|",
+    ]
+    out += [f"| {name} | {share * 100:.1f}% |" for name, share in prof["buckets"].items()]
+    out += ["", "Top functions by inclusive share:", "", "| function | share |", "|---|---:|"]
+    out += [f"| `{name}` | {share * 100:.1f}% |" for name, share in prof["top_inclusive"]]
+    return out + [""]
+
+
+def summarise_profile(path):
+    """Shares of py-spy raw (collapsed) stacks spent in each bucket and top functions."""
+    path = Path(path)
+    inclusive, buckets, total = Counter(), Counter(), 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        count = int(count)
+        total += count
+        # The first frames name the process and the thread; only code frames count.
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        names, files = set(), set()
+        for frame in frames:
+            match = re.match(r"(.*) \((.*?)(?::\d+)?\)$", frame)
+            if match:
+                func, file = match.groups()
+                names.add(f"{func} ({_short(file)})")
+                files.add(_short(file))
+        for name in names:
+            inclusive[name] += count
+        for bucket, prefixes in PROFILE_BUCKETS.items():
+            if any(file.startswith(prefixes) for file in files):
+                buckets[bucket] += count
+    total = total or 1
+    return {
+        "file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "samples": total,
+        "buckets": {b: round(buckets[b] / total, 4) for b in PROFILE_BUCKETS},
+        "top_inclusive": [(n, round(c / total, 4)) for n, c in inclusive.most_common(25)],
+    }
+
+
+def _short(file):
+    if "/ironmind_api/" in file:
+        return "ironmind_api/" + file.split("/ironmind_api/")[-1]
+    return re.split(r"site-packages/|lib/python3\.\d+/", file)[-1]
+
+
+def chart(result, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = titles()
+    keys = [k for k in names if k in result["scenarios"]]
+    labels = [CHART_LABELS[k] for k in keys]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 8), sharex=True)
+    width = 0.27
+    for i, level in enumerate(LEVELS):
+        xs = [j + (i - 1) * width for j in range(len(keys))]
+        rps = [(_stat(result, k, level) or {}).get("rps", 0) for k in keys]
+        p99 = [(_stat(result, k, level) or {}).get("p99_ms", 0) for k in keys]
+        p50 = [(_stat(result, k, level) or {}).get("p50_ms", 0) for k in keys]
+        top.bar(xs, rps, width, label=f"{level} connection{'s' if level != '1' else ''}")
+        bottom.bar(xs, p99, width, color=f"C{i}", alpha=0.45)
+        bottom.bar(xs, p50, width, color=f"C{i}")
+    top.set_ylabel("requests / s")
+    top.set_title(f"IRONMIND API under wrk, {result['stamp']}"
+                  + (" (quick mode)" if result["quick"] else ""))
+    top.legend()
+    bottom.set_yscale("log")
+    bottom.set_ylabel("latency ms (solid p50, light p99)")
+    bottom.set_xticks(range(len(keys)), labels, fontsize=8)
+    for key_index, key in enumerate(keys):
+        errors = sum(s["errors"] for s in result["scenarios"][key].values())
+        if errors:
+            top.annotate(f"{errors:,} errors", (key_index, 0), textcoords="offset points",
+                         xytext=(0, 4), ha="center", color="red", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write(result, json_path, doc_path, chart_path):
+    json_rel = json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path
+    chart(result, chart_path)
+    generated = markdown(result, json_rel, chart_path.name)
+    doc_path = Path(doc_path)
+    existing = doc_path.read_text() if doc_path.exists() else (
+        f"# Performance\n\nGenerated by `bench/run`; see the Benchmarks section of the README."
+        f"\n\n{BEGIN}\n{END}\n"
+    )
+    if BEGIN not in existing:
+        existing += f"\n{BEGIN}\n{END}\n"
+    head, _, rest = existing.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    doc_path.write_text(f"{head}{BEGIN}\n{generated}{END}{tail}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    source = Path(sys.argv[1]).resolve()
+    data = json.loads(source.read_text())
+    quick_dir = ROOT / "bench" / "results" / "tmp"
+    write(data, source,
+          quick_dir / "PERFORMANCE.md" if data["quick"] else ROOT / "docs" / "PERFORMANCE.md",
+          quick_dir / "performance.png" if data["quick"] else ROOT / "docs" / "performance.png")
