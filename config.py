@@ -76,6 +76,9 @@ class Config:
     # Seconds in which a just-rotated refresh token still gets the session's current one
     # (two tabs refreshing at once); 0 turns the grace off. See README, "Token lifecycle".
     REFRESH_REUSE_GRACE = _env_int("REFRESH_REUSE_GRACE", 10)
+    # PostgreSQL: answer the per-request revocation check from a per-process copy of the list
+    # kept current by LISTEN/NOTIFY (one extra connection per worker); off = query per request.
+    REVOCATION_LISTEN = _truthy(os.environ.get("REVOCATION_LISTEN", "true"))
     LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1048576)
 

@@ -68,7 +68,8 @@ def seed(dsn, users, tasks, heavy_tasks):
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '256MB'")
         started = time.perf_counter()
-        conn.execute("TRUNCATE tasks, users")
+        # token_families (sessions) references users; revoked_tokens is emptied with them.
+        conn.execute("TRUNCATE tasks, token_families, revoked_tokens, users")
         conn.execute(USERS_SQL, params)
         # Building the two indexes once after the load is several times faster than
         # maintaining them row by row; they are recreated exactly as the migration made them.

@@ -5,7 +5,7 @@ from flask import Flask, request
 from config import config_from_env, finalize
 
 from . import openapi
-from .auth.revocation import is_revoked
+from .auth import revocation
 from .errors import ApiError, register_error_handlers
 from .extensions import api, close_session, cors, db, jwt, migrate, passwords
 from .headers import configure_http
@@ -37,7 +37,8 @@ def register_extensions(app):
     migrate.init_app(app, db)
     jwt.init_app(app)
     configure_jwt(jwt, app)
-    jwt.token_in_blocklist_loader(is_revoked)
+    jwt.token_in_blocklist_loader(revocation.is_revoked)
+    revocation.init_app(app)
     passwords.init_app(app)
     cors.init_app(
         app,

@@ -1,13 +1,25 @@
-"""Proxy trust and the security headers every response carries."""
+"""Proxy trust, no cookie sessions, and the security headers every response carries."""
 
 from flask import request
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 NO_STORE_PREFIXES = ("/api/auth", "/api/tasks")
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+class NoSessions(SessionInterface):
+    """Bearer tokens only: no session cookie is ever parsed, signed or set."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses its NullSession, which refuses writes
+
+    def save_session(self, app, session, response):
+        return None
+
+
 def configure_http(app):
+    app.session_interface = NoSessions()
     # Without trusted proxies, X-Forwarded-For/-Proto are ignored: remote_addr and scheme are
     # the socket's, so a client cannot pick its rate-limit key or fake HTTPS.
     proxies = app.config["TRUSTED_PROXIES"]

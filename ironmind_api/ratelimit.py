@@ -30,6 +30,14 @@ def _seconds_until_reset():
     return max(1, math.ceil(current.reset_at - time.time()))
 
 
+# Settings under which Flask-Limiter's per-request hook would have limits of its own to apply.
+GLOBAL_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
 def configure_rate_limits(app):
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)
+    if not any(app.config.get(name) for name in GLOBAL_LIMIT_SETTINGS):
+        # Only decorated views are limited, and their decorator checks the limit itself; the
+        # before_request hook would resolve an empty set of limits on every other request.
+        app.before_request_funcs[None].remove(limiter._check_request_limit)

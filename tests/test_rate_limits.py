@@ -118,3 +118,15 @@ def test_redis_storage_is_shared_between_processes(limited):
 def test_testing_config_is_not_limited_by_accident(client):
     for _ in range(15):
         assert post(client, "/api/auth/signin").status_code == 401
+
+
+def test_a_configured_default_limit_applies_to_every_route(limited):
+    app = limited(RATELIMIT_DEFAULT="2 per minute")
+    client = app.test_client()
+    statuses = [client.get("/health").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_routes_without_a_limit_are_never_limited(limited):
+    client = limited().test_client()
+    assert {client.get("/health").status_code for _ in range(5)} == {200}

@@ -4,7 +4,9 @@ Every token this API issues carries ``fam``, the id of its family (one signin). 
 has exactly one refresh token that may be exchanged next; exchanging it rotates the family
 to a new one. Presenting any other refresh token of the family revokes the whole family,
 access tokens included, because every access token is checked against ``revoked_tokens``
-by ``fam`` as well as by its own key.
+by ``fam`` as well as by its own key. On PostgreSQL that check is answered from a per-process
+copy of the list kept current by LISTEN/NOTIFY (see revocation_cache.py), falling back to the
+query whenever the copy is not known to be current.
 """
 
 import hashlib
@@ -14,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, make_url, select, update
 
 from ..errors import ApiError
 from ..extensions import db, utcnow
+from . import revocation_cache
 from .models import INSERTS, RevokedToken, TokenFamily
 
 TOKEN_REVOKED = ApiError(401, "token_revoked", "The token has been revoked.")
@@ -40,12 +43,30 @@ def family_key(family_id):
     return f"fam:{family_id}"
 
 
+def init_app(app):
+    """Keep a per-process copy of the revocation list where the database can notify (PostgreSQL)."""
+    config = app.config
+    if not config["REVOCATION_LISTEN"]:
+        return
+    if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
+        return
+    connect_args = config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
+    app.extensions["revocation_cache"] = revocation_cache.cache_for(
+        config["SQLALCHEMY_DATABASE_URI"], connect_args, PURGE_MARGIN.total_seconds()
+    )
+
+
 def is_revoked(jwt_header, jwt_data):
-    """flask-jwt-extended's blocklist check: one primary-key lookup per request."""
+    """flask-jwt-extended's blocklist check: the synced copy, else one primary-key lookup."""
     keys = [token_key(jwt_data)]
     family_id = jwt_data.get("fam")
     if isinstance(family_id, str) and family_id:
         keys.append(family_key(family_id))
+    cache = current_app.extensions.get("revocation_cache")
+    if cache is not None and cache.answer(keys) is False:
+        return False
+    # Not synced, or listed in the copy: the table decides (a listed key is confirmed, so a
+    # stale entry can never turn a valid token away).
     found = select(RevokedToken.key).where(RevokedToken.key.in_(keys)).limit(1)
     return db.session.scalar(found) is not None
 
@@ -148,10 +169,20 @@ def purge_expired(now=None):
 
 
 def _add_revoked(key, expires_at):
-    insert = INSERTS[db.session.get_bind().dialect.name]
+    dialect = db.session.get_bind().dialect.name
     db.session.execute(
-        insert(RevokedToken).values(key=key, expires_at=expires_at).on_conflict_do_nothing()
+        INSERTS[dialect](RevokedToken)
+        .values(key=key, expires_at=expires_at)
+        .on_conflict_do_nothing()
     )
+    if dialect == "postgresql":
+        # Sent on commit, and only if the row commits: every process's copy learns the key.
+        payload = revocation_cache.payload(key, expires_at)
+        db.session.execute(select(func.pg_notify(revocation_cache.CHANNEL, payload)))
+    cache = current_app.extensions.get("revocation_cache")
+    if cache is not None:
+        # Before the commit is safe: a key in the copy is confirmed with the table.
+        cache.add(key, expires_at.timestamp())
 
 
 def _refresh_expiry():
