@@ -46,7 +46,7 @@ trap cleanup EXIT INT TERM
 sql "CREATE DATABASE \"$database\""
 secret=$(python -c 'import secrets; print(secrets.token_hex(32))')
 APP_ENV=production BETTER_AUTH_SECRET=$secret DATABASE_URL=$database_url \
-  RATELIMIT_STORAGE_URI=$redis_url REDIS_URL=$redis_url RATELIMIT_AUTH="1000 per minute" \
+  RATELIMIT_STORAGE_URI=$redis_url RATELIMIT_AUTH="1000 per minute" \
   GUNICORN_BIND=127.0.0.1:$port GUNICORN_WORKERS=2 \
   ./docker/entrypoint.sh >"$log" 2>&1 &
 server=$!

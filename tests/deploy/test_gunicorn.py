@@ -91,7 +91,6 @@ def server_env(database):
         BETTER_AUTH_SECRET=uuid.uuid4().hex + uuid.uuid4().hex,
         DATABASE_URL=database,
         RATELIMIT_STORAGE_URI=redis_url(),
-        REDIS_URL=redis_url(),
         GUNICORN_WORKERS="2",
         GUNICORN_GRACEFUL_TIMEOUT="10",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
