@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ import yaml
 from sqlalchemy import create_engine, make_url, text
 
 from tests.conftest import require
+from tests.reliability.harness import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18610, 18630)
@@ -106,54 +106,22 @@ def dotenv_lines(path):
             yield line
 
 
-class Server:
-    def __init__(self, env, log_dir):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.stdout = log_dir / f"gunicorn-{self.port}.out"
-        self.stderr = log_dir / f"gunicorn-{self.port}.err"
-        with self.stdout.open("wb") as out, self.stderr.open("wb") as err:
-            self.process = subprocess.Popen(  # the entrypoint execs gunicorn: same pid
-                [str(ROOT / "docker" / "entrypoint.sh")],
-                cwd=ROOT,
-                env={**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-            )
-        self.wait_ready()
-
-    def wait_ready(self, seconds=60):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.stderr.read_text()[-2000:]}")
-            if answers(lambda: call(self, "GET", "/health/ready")) and self.is_ready():
-                return
-            time.sleep(0.2)
-        raise AssertionError("server never became ready")
-
-    def is_ready(self):
-        return call(self, "GET", "/health/ready")[0] == 200
-
-    def lines(self):
-        return [json.loads(line) for line in self.stdout.read_text().splitlines() if line]
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+def container(server_env):
+    """gunicorn started the way the container starts it: the entrypoint migrates, then execs
+    gunicorn (so the process is gunicorn's), and it is ready when /health/ready says so."""
+    entrypoint = [str(ROOT / "docker" / "entrypoint.sh")]
+    return Server(server_env["DATABASE_URL"], free_port(), command=entrypoint, env=server_env,
+                  ready_path="/health/ready")
 
 
 @pytest.fixture(scope="module")
-def server(server_env, tmp_path_factory):
-    server = Server(server_env, tmp_path_factory.mktemp("gunicorn"))
-    yield server
-    server.stop()
+def server(server_env):
+    server = container(server_env)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        server.remove_log()
 
 
 def call(server, method, path, body=None, token=None, request_id=None):
@@ -277,9 +245,9 @@ def read_response(conn):
     return head + b"\r\n\r\n" + rest
 
 
-def test_sigterm_lets_an_in_flight_request_finish(server_env, tmp_path_factory):
+def test_sigterm_lets_an_in_flight_request_finish(server_env):
     """A request still sending its body when SIGTERM arrives is answered, then gunicorn exits 0."""
-    server = Server(server_env, tmp_path_factory.mktemp("gunicorn-sigterm"))
+    server = container(server_env).start()
     try:
         body = json.dumps(
             {"email": f"term-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
@@ -309,3 +277,4 @@ def test_sigterm_lets_an_in_flight_request_finish(server_env, tmp_path_factory):
         assert "Shutting down: Master" in messages
     finally:
         server.stop()
+        server.remove_log()

@@ -133,42 +133,64 @@ def migrate(database_url):
 class Server:
     """gunicorn -c gunicorn.conf.py wsgi:app, as production runs it."""
 
-    def __init__(self, database_url, port, **env):
+    def __init__(self, database_url, port, command=None, env=None, ready_path="/health",
+                 **overrides):
+        """``env`` replaces the default production-like environment (``overrides`` add to
+        it); ``command`` replaces ``gunicorn -c gunicorn.conf.py wsgi:app`` (e.g. the
+        container's entrypoint); start() waits until ``ready_path`` answers 200."""
         self.port = port
-        self.env = server_env(database_url, port, **env)
+        if env is None:
+            self.env = server_env(database_url, port, **overrides)
+        else:
+            self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
+        self.command = command or [
+            sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"
+        ]
+        self.ready_path = ready_path
         handle, self.log_path = tempfile.mkstemp(prefix="ironmind-gunicorn-", suffix=".log")
         os.close(handle)
+        self.err_path = self.log_path[: -len(".log")] + ".err"
         self.process = None
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def graceful_timeout(self):
         return int(self.env.get("GUNICORN_GRACEFUL_TIMEOUT", 20))
 
-    def start(self):
-        with open(self.log_path, "wb") as log:
+    def start(self, seconds=60):
+        with open(self.log_path, "wb") as log, open(self.err_path, "wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                self.command, cwd=ROOT, env=self.env, stdout=log, stderr=err,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited at start-up:\n{self.log_text()[-3000:]}")
             try:
-                if Client(self.port, timeout=2).get("/health").status == 200:
+                if Client(self.port, timeout=2).get(self.ready_path).status == 200:
                     return self
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer /health within 30 s")
+        raise RuntimeError(f"gunicorn did not answer {self.ready_path} within {seconds} s")
 
     def worker_pids(self):
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in children.read_text().split()]
 
     def log_text(self):
-        return Path(self.log_path).read_text(errors="replace")
+        """stdout (every line JSON), then anything written to stderr."""
+        return Path(self.log_path).read_text(errors="replace") + Path(self.err_path).read_text(
+            errors="replace"
+        )
+
+    def lines(self):
+        """stdout's lines, parsed: a line that is not JSON raises."""
+        return [json.loads(line) for line in Path(self.log_path).read_text().splitlines() if line]
 
     def log_records(self):
         records = []
@@ -201,6 +223,7 @@ class Server:
 
     def remove_log(self):
         Path(self.log_path).unlink(missing_ok=True)
+        Path(self.err_path).unlink(missing_ok=True)
 
 
 def rss_kib(pid):
