@@ -37,7 +37,6 @@ def register_extensions(app):
     migrate.init_app(app, db)
     jwt.init_app(app)
     configure_jwt(jwt, app)
-    jwt.token_in_blocklist_loader(revocation.is_revoked)
     revocation.init_app(app)
     passwords.init_app(app)
     cors.init_app(

@@ -80,6 +80,16 @@ class Passwords:
 
 
 db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+cors = CORS()
+api = Api()
+# Keyed by request.remote_addr, which ProxyFix rewrites only when TRUSTED_PROXIES says so.
+limiter = Limiter(key_func=get_remote_address)
+# Every error response is documented explicitly (see openapi.py), in the contract's shape.
+api.ERROR_SCHEMA = ErrorSchema
+api.DEFAULT_ERROR_RESPONSE_NAME = None
+passwords = Passwords()
 
 
 def close_session(exc):
@@ -94,13 +104,3 @@ def close_session(exc):
     except SQLAlchemyError as error:
         logging.getLogger(__name__).warning("session close failed: %s", type(error).__name__)
         db.session.registry.clear()
-migrate = Migrate()
-jwt = JWTManager()
-cors = CORS()
-api = Api()
-# Keyed by request.remote_addr, which ProxyFix rewrites only when TRUSTED_PROXIES says so.
-limiter = Limiter(key_func=get_remote_address)
-# Every error response is documented explicitly (see openapi.py), in the contract's shape.
-api.ERROR_SCHEMA = ErrorSchema
-api.DEFAULT_ERROR_RESPONSE_NAME = None
-passwords = Passwords()

@@ -7,6 +7,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from jwt.exceptions import PyJWTError
 
 from . import jwks
+from .auth.revocation import is_revoked
 from .errors import ApiError, error_response
 from .openapi import SECURITY_SCHEME, document, error_ref
 
@@ -71,6 +72,7 @@ def configure_jwt(jwt, app):
     jwt.invalid_token_loader(_invalid)
     jwt.token_verification_failed_loader(_claims_rejected)
     jwt.expired_token_loader(_expired)
+    jwt.token_in_blocklist_loader(is_revoked)
     jwt.revoked_token_loader(_revoked)
     # PyJWT errors flask-jwt-extended does not map (e.g. an unusable key) are still 401.
     app.register_error_handler(PyJWTError, lambda exc: _invalid(type(exc).__name__))
