@@ -11,12 +11,13 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 
+# The code and message of an error raised without its own (werkzeug's, the framework's). Only
+# contract codes (docs/API.md); a 409 is always raised with its code (email_taken).
 DEFAULT_CODES = {
     400: ("bad_request", "The request could not be understood."),
     401: ("invalid_token", "The access token is invalid."),
     404: ("not_found", "The requested resource was not found."),
     405: ("method_not_allowed", "The method is not allowed for this resource."),
-    409: ("conflict", "The request conflicts with the current state."),
     413: ("payload_too_large", "The request body is too large."),
     415: ("unsupported_media_type", "Request bodies must be application/json."),
     422: ("validation_error", "The request body is invalid."),
