@@ -102,6 +102,9 @@ class Config:
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
+    # The quick-start server is one developer's: high enough that the Postman collection (about
+    # ten calls of each auth endpoint per run) can run again and again within a minute.
+    RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "100 per minute"
 
 
 class TestingConfig(Config):

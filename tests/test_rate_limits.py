@@ -1,6 +1,10 @@
 """Rate limits on the endpoints that take credentials, per client address."""
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -8,6 +12,7 @@ import redis
 from ironmind_api.extensions import limiter
 from tests.conftest import require
 
+ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/4"
 AUTH_ENDPOINTS = {
     "/api/auth/signup": {"email": "x@example.com", "password": "short"},
@@ -130,3 +135,20 @@ def test_a_configured_default_limit_applies_to_every_route(limited):
 def test_routes_without_a_limit_are_never_limited(limited):
     client = limited().test_client()
     assert {client.get("/health").status_code for _ in range(5)} == {200}
+
+
+def test_development_allows_rerunning_the_postman_collection_production_keeps_10(tmp_path):
+    # Class attributes are read from the environment at import: ask a fresh interpreter with
+    # RATELIMIT_AUTH empty, as .env.example leaves it (a set variable also wins over any .env).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATELIMIT")}
+    env["RATELIMIT_AUTH"] = ""
+    env["PYTHONPATH"] = str(ROOT)
+    code = (
+        "from config import DevelopmentConfig, ProductionConfig; "
+        "print(DevelopmentConfig.RATELIMIT_AUTH); print(ProductionConfig.RATELIMIT_AUTH)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == ["100 per minute", "10 per minute"]
