@@ -27,6 +27,11 @@ def require(available, reason):
     pytest.skip(reason)
 
 
+def require_service(problem):
+    """``require`` for the ``tests.services`` checks: ``problem`` is None or the reason."""
+    require(problem is None, problem)
+
+
 def database_url(tmp_path_factory):
     return os.environ.get("TEST_DATABASE_URL") or (
         "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")

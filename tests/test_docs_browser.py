@@ -1,6 +1,5 @@
 """/api/docs rendered by a real headless Chromium, against the API served over HTTP."""
 
-import os
 import shutil
 import subprocess
 import threading
@@ -8,7 +7,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import require
+from tests.conftest import require_service
+from tests.services import chromium_problem
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OPERATIONS = [
@@ -42,7 +42,7 @@ def chromium(tmp_path, *args):
 
 
 def test_docs_render_every_operation_in_chromium(served_app, tmp_path):
-    require(os.access(CHROMIUM, os.X_OK), "chromium is not installed")
+    require_service(chromium_problem(CHROMIUM))
     dom = chromium(tmp_path, "--dump-dom", f"{served_app}/api/docs").stdout
     assert "swagger-ui" in dom and "IRONMIND API" in dom
     for method, path in OPERATIONS:

@@ -10,7 +10,8 @@ import pytest
 import redis
 
 from ironmind_api.extensions import limiter
-from tests.conftest import require
+from tests.conftest import require_service
+from tests.services import redis_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/4"
@@ -19,13 +20,6 @@ AUTH_ENDPOINTS = {
     "/api/auth/signin": {"email": "nobody@example.com", "password": "wrong password"},
     "/api/auth/refresh": {"refresh_token": "not-a-token"},
 }
-
-
-def redis_available():
-    try:
-        return redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture
@@ -104,7 +98,7 @@ def test_other_endpoints_are_not_limited(limited):
 
 
 def test_redis_storage_is_shared_between_processes(limited):
-    require(redis_available(), f"Redis is not reachable at {REDIS_URL}")
+    require_service(redis_problem(REDIS_URL))
     store = redis.Redis.from_url(REDIS_URL)
     address = f"10.{uuid.uuid4().int % 250}.0.9"
     try:

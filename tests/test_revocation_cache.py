@@ -4,7 +4,6 @@ PostgreSQL only (SQLite has no NOTIFY and keeps the per-request query). The cros
 runs two real gunicorn instances of 2 workers each on a fresh database.
 """
 
-import os
 import time
 import uuid
 from datetime import timedelta
@@ -17,24 +16,20 @@ from sqlalchemy import create_engine, event, make_url, text
 from ironmind_api.auth import revocation_cache
 from ironmind_api.extensions import db as _db
 from ironmind_api.extensions import utcnow
-from tests.conftest import bearer, require
+from tests.conftest import bearer, require_service
 from tests.reliability.harness import Client, Server, migrate
+from tests.services import postgres_problem, postgres_url
 
 PORTS = (18950, 18951)
 SYNC_BOUND = 10  # s for a fresh listener to connect, listen and load
 NOTIFY_BOUND = 1.0  # s for a revocation committed elsewhere to be enforced
 
 
-def postgres_url():
-    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("TEST_POSTGRES_URL") or ""
-    return url if url.startswith("postgresql") else None
-
-
 @pytest.fixture(scope="module")
 def database():
     """A migrated PostgreSQL database of this module's own (the suite may run on SQLite)."""
     url = postgres_url()
-    require(url is not None, "PostgreSQL is needed: set TEST_DATABASE_URL or TEST_POSTGRES_URL")
+    require_service(postgres_problem(url))
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     name = f"ironmind_revocation_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:

@@ -18,12 +18,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 import yaml
 from sqlalchemy import create_engine, make_url, text
 
-from tests.conftest import require
+from tests.conftest import require_service
 from tests.reliability.harness import Server
+from tests.services import postgres_problem, postgres_url, redis_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18610, 18630)
@@ -32,24 +32,10 @@ IMAGE_ENV = {"PYTHONUNBUFFERED": "1", "PORT": "8000", "GUNICORN_WORKER_TMP_DIR":
 PASSWORD = "correct horse battery"
 
 
-def postgres_url():
-    for name in ("TEST_DATABASE_URL", "TEST_POSTGRES_URL"):
-        url = os.environ.get(name, "")
-        if url.startswith("postgresql"):
-            return url
-    return None
 
 
 def redis_url():
     return os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/6"
-
-
-def answers(check):
-    try:
-        check()
-    except Exception:
-        return False
-    return True
 
 
 def free_port():
@@ -64,11 +50,8 @@ def free_port():
 def database():
     """A PostgreSQL database of its own, dropped afterwards."""
     url = postgres_url()
-    admin = create_engine(url, isolation_level="AUTOCOMMIT") if url else None
-    require(
-        admin is not None and answers(lambda: admin.connect().close()),
-        "PostgreSQL is needed: set TEST_DATABASE_URL or TEST_POSTGRES_URL",
-    )
+    require_service(postgres_problem(url))
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
     name = f"ironmind_gunicorn_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -81,8 +64,7 @@ def database():
 @pytest.fixture(scope="module")
 def server_env(database):
     """The container's environment: compose's env_file and environment, then local hosts."""
-    reachable = answers(lambda: redis.Redis.from_url(redis_url()).ping())
-    require(reachable, f"Redis is needed at {redis_url()} (TEST_REDIS_URL)")
+    require_service(redis_problem(redis_url()))
     api = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["api"]
     env = dict(line.split("=", 1) for line in dotenv_lines(ROOT / ".env.example"))
     env.update(IMAGE_ENV)

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SECRET, require
+from tests.conftest import SECRET, require_service
+from tests.services import node_problem
 
 INTEROP_DIR = Path(__file__).parent
 NODE = shutil.which("node")
-NODE_READY = bool(NODE) and (INTEROP_DIR / "node_modules" / "better-auth").is_dir()
-NODE_MISSING = "Node.js and tests/interop/node_modules are needed (cd tests/interop && npm ci)"
 # Ports the interop servers may listen on (127.0.0.1 only), "first-last".
 PORTS = os.environ.get("INTEROP_PORTS", "18300-18399")
 START_TIMEOUT = 30
@@ -29,7 +28,7 @@ START_TIMEOUT = 30
 
 @pytest.fixture(autouse=True)
 def _node_required():
-    require(NODE_READY, NODE_MISSING)
+    require_service(node_problem())
 
 
 def free_port():

@@ -8,7 +8,8 @@ cluster, so a second run would test nothing new).
 
 import pytest
 
-from tests.conftest import require
+from tests.conftest import require_service
+from tests.services import initdb_reason
 
 from .harness import PG_BIN, PORT_BASE, Cluster, Server, migrate
 
@@ -18,7 +19,7 @@ SERVER_PORT = PORT_BASE + 20
 
 @pytest.fixture(scope="session")
 def cluster():
-    require(PG_BIN is not None, "PostgreSQL's initdb/pg_ctl are not installed")
+    require_service(initdb_reason(PG_BIN))
     cluster = Cluster(CLUSTER_PORT)
     try:
         cluster.create()

@@ -1,0 +1,115 @@
+"""Outside services some tests need, and the exact command that provides each when missing.
+
+A test that skips tells its reader what is missing *and* the command (or variable) that would
+make it run. The ``*_reason`` functions are pure: they turn what was observed into that
+sentence (tests/test_skip_reasons.py checks them). The ``*_problem`` functions observe, and
+return None when the service is there. Under CI=true the same reasons fail the run instead
+(``tests.conftest.require``).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy import create_engine, make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+INTEROP_MODULES = ROOT / "tests" / "interop" / "node_modules"
+EXAMPLE_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+NPM_CI_INTEROP = "npm ci --prefix tests/interop"
+START_REDIS = "redis-server --bind 127.0.0.1 --port 6379 --daemonize yes"
+
+
+def postgres_url(environ=None):
+    """The PostgreSQL URL of TEST_DATABASE_URL or else TEST_POSTGRES_URL, or None."""
+    environ = os.environ if environ is None else environ
+    for name in ("TEST_DATABASE_URL", "TEST_POSTGRES_URL"):
+        url = environ.get(name, "")
+        if url.startswith("postgresql"):
+            return url
+    return None
+
+
+def postgres_reason(url, error=None):
+    """No PostgreSQL URL is configured (url None), or the server refused it with ``error``."""
+    if url is None:
+        return (
+            "no PostgreSQL URL is set: run "
+            f"`TEST_POSTGRES_URL={EXAMPLE_POSTGRES_URL} pytest` (these tests create and drop a "
+            "database of their own; TEST_DATABASE_URL works too)"
+        )
+    parts = make_url(url)
+    host, user = parts.host or "127.0.0.1", parts.username or "postgres"
+    return (
+        f"PostgreSQL at {parts.render_as_string(hide_password=True)} refused the connection "
+        f"({error}): start PostgreSQL (`service postgresql start`), or create the database "
+        f"the URL names (`createdb -h {host} -U {user} {parts.database}`)"
+    )
+
+
+def postgres_problem(url):
+    """None when PostgreSQL answers at ``url``, else why not."""
+    if url is None:
+        return postgres_reason(None)
+    engine = create_engine(url, connect_args={"connect_timeout": 2})
+    try:
+        engine.connect().close()
+    except Exception as exc:  # whatever the failure, the reason names its class
+        return postgres_reason(url, type(exc).__name__)
+    finally:
+        engine.dispose()
+    return None
+
+
+def redis_reason(url, server_installed):
+    start = START_REDIS if server_installed else f"apt-get install redis-server && {START_REDIS}"
+    return f"Redis does not answer at {url}: start it with `{start}`"
+
+
+def redis_problem(url):
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=1).ping()
+    except redis.RedisError:
+        return redis_reason(url, shutil.which("redis-server") is not None)
+    return None
+
+
+def node_reason(node_installed, packages_installed):
+    if not node_installed:
+        return (
+            "node is not installed: install Node.js 20 (`apt-get install nodejs npm`), "
+            f"then run `{NPM_CI_INTEROP}`"
+        )
+    if not packages_installed:
+        return f"the interop tests' Node packages are not installed: run `{NPM_CI_INTEROP}`"
+    return None
+
+
+def node_problem():
+    return node_reason(
+        shutil.which("node") is not None, (INTEROP_MODULES / "better-auth").is_dir()
+    )
+
+
+def chromium_reason(executable):
+    if executable:
+        return None
+    return (
+        "chromium is not installed: run `apt-get install chromium` "
+        "(what `bash .ci/steps/05-system-packages.sh` does)"
+    )
+
+
+def chromium_problem(path):
+    return chromium_reason(bool(path) and os.access(path, os.X_OK))
+
+
+def initdb_reason(pg_bin):
+    if pg_bin is not None:
+        return None
+    return (
+        "PostgreSQL's server programs (initdb, pg_ctl) are not installed: run "
+        "`apt-get install postgresql` (these tests start a throw-away cluster of their own)"
+    )
