@@ -11,7 +11,9 @@ a whole GET /api/protected with and without the check.
 """
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -50,7 +52,9 @@ def main():
     parser.add_argument("--max-median-us", type=float, default=None)
     args = parser.parse_args()
 
-    url = os.environ.get("BENCH_DATABASE_URL") or "sqlite:///" + tempfile.mkdtemp() + "/bench.db"
+    scratch = tempfile.mkdtemp(prefix="ironmind-revocation-check-")
+    atexit.register(shutil.rmtree, scratch, True)  # the SQLite file goes with the run
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch}/bench.db"
     # The per-request query; on PostgreSQL the LISTEN/NOTIFY copy is measured at the end.
     app = create_app(
         TestingConfig, SQLALCHEMY_DATABASE_URI=url, LOG_LEVEL="WARNING", REVOCATION_LISTEN=False

@@ -9,6 +9,7 @@ return None when the service is there. Under CI=true the same reasons fail the r
 
 import os
 import shutil
+import socket
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url
@@ -113,3 +114,22 @@ def initdb_reason(pg_bin):
         "PostgreSQL's server programs (initdb, pg_ctl) are not installed: run "
         "`apt-get install postgresql` (these tests start a throw-away cluster of their own)"
     )
+
+
+# The suite's few ad-hoc listeners (the docs-browser server; a port nothing listens on) take the
+# first free port of issue 13's range, which .ci/steps/50-schemathesis.sh probes the same way.
+SCRATCH_PORTS = range(18660, 18670)
+
+
+def free_port(ports=SCRATCH_PORTS):
+    """The first port of ``ports`` that can be bound on 127.0.0.1 (so nothing listens there)."""
+    for port in ports:
+        with socket.socket() as probe:
+            # As servers bind: a port in TIME_WAIT is free, one with a listener is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")

@@ -1,6 +1,5 @@
 """Engine settings that bound database waits, and the 503 a lost database produces."""
 
-import socket
 import time
 
 import pytest
@@ -9,14 +8,13 @@ from config import Config, TestingConfig
 from ironmind_api import create_app
 
 from .conftest import bearer, mint
+from .services import free_port
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:{port}/ironmind"
 
 
 def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()  # bindable, so nothing listens there
 
 
 def test_postgresql_engine_is_bounded_and_sized_to_gunicorn_threads():

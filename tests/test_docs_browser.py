@@ -8,7 +8,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import require_service
-from tests.services import chromium_problem
+from tests.services import chromium_problem, free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OPERATIONS = [
@@ -23,7 +23,7 @@ OPERATIONS = [
 
 @pytest.fixture
 def served_app(app, db):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

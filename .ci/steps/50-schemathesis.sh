@@ -2,11 +2,29 @@
 # serves it: gunicorn on a freshly migrated PostgreSQL database, with a real bearer token.
 set -euo pipefail
 
+# Its own port range (18660-18669) and a database of its own per run, dropped on exit, so two
+# runs on one machine (or a run beside the test suite) never meet.
 PG_HOST="${SCHEMATHESIS_PG_HOST:-127.0.0.1}"
-DB_NAME="${SCHEMATHESIS_DB:-ironmind_ci_schemathesis}"
+DB_NAME="${SCHEMATHESIS_DB:-ironmind_ci_schemathesis_$$_$(date +%s)_$RANDOM}"
 # 60 examples per operation: about 1.5 minutes on the 2-core machine (100 took 3).
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-60}"
-PORT="${SCHEMATHESIS_PORT:-$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+free_port() {  # the first port of 18660-18669 nothing listens on
+  python - <<'PY'
+import socket, sys
+for port in range(18660, 18670):
+    with socket.socket() as probe:
+        # As gunicorn binds: a port in TIME_WAIT is free, one with a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(port)
+        sys.exit(0)
+sys.exit("no free port in 18660-18669 (set SCHEMATHESIS_PORT)")
+PY
+}
+PORT="${SCHEMATHESIS_PORT:-$(free_port)}"
 BASE="http://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
 
@@ -30,11 +48,18 @@ cleanup() {
     tail -n 40 "$WORK/gunicorn.log"
   fi
   rm -rf "$WORK"
+  # Only a database this run created: never one that was there before.
+  if [[ -n "${CREATED_DB:-}" ]]; then
+    dropdb -h "$PG_HOST" -U postgres --if-exists --force "$DB_NAME" || true
+  fi
+  exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-dropdb -h "$PG_HOST" -U postgres --if-exists --force "$DB_NAME"
 createdb -h "$PG_HOST" -U postgres "$DB_NAME"
+CREATED_DB=1
+echo "schemathesis: database $DB_NAME, gunicorn on 127.0.0.1:$PORT"
 flask --app wsgi db upgrade > "$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; exit 1; }
 
 gunicorn -c gunicorn.conf.py wsgi:app > "$WORK/gunicorn.log" 2>&1 &
