@@ -105,9 +105,15 @@ def handle_api_error(exc):
     return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
 
 
+def describe_database_error(exc):
+    """The class and the driver's own first line: the cause, without SQL or parameters."""
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {cause[0]}" if cause else type(exc).__name__
+
+
 def handle_database_unavailable(exc):
     _rollback()
-    log.error("database unavailable: %s", type(exc).__name__)
+    log.error("database unavailable: %s", describe_database_error(exc))
     return error_response(503, message="The database is unavailable; try again shortly.")
 
 

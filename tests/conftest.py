@@ -66,6 +66,24 @@ def app(make_app):
 
 
 @pytest.fixture
+def empty_database_settings(database_uri, tmp_path):
+    """Settings for an app on a database where no migration has run."""
+    if database_uri.startswith("sqlite"):
+        return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.db"}
+    # PostgreSQL: the test database, seen through a search_path with no table in it.
+    options = {"options": "-c search_path=ironmind_no_such_schema"}
+    return {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "connect_args": options},
+        "REVOCATION_LISTEN": False,
+    }
+
+
+@pytest.fixture
+def empty_database_app(make_app, empty_database_settings):
+    return make_app(**empty_database_settings)
+
+
+@pytest.fixture
 def db(app):
     with app.app_context():
         yield _db
