@@ -255,3 +255,14 @@ def test_db_check_as_a_process(database_uri, tmp_path):
     assert fresh.returncode == 1
     assert "run `flask --app wsgi db upgrade`" in fresh.stderr
     assert "Traceback" not in fresh.stderr
+
+
+def test_db_upgrade_does_not_warn_about_the_schema_it_upgrades(tmp_path):
+    fresh = f"sqlite:///{tmp_path}/fresh.db"
+
+    upgrade = flask_command("db", "upgrade", database_uri=fresh)
+
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "Running upgrade 0001 -> 0002" in upgrade.stdout
+    assert "not at the latest migration" not in upgrade.stdout + upgrade.stderr
+    assert flask_command("db", "check", database_uri=fresh).returncode == 0
