@@ -3,7 +3,10 @@
 import io
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jwt as pyjwt
 import pytest
@@ -15,7 +18,20 @@ from ironmind_api import create_app
 from ironmind_api.extensions import db as _db
 
 SECRET = TestingConfig.BETTER_AUTH_SECRET
+ROOT = Path(__file__).resolve().parent.parent
+# Variables config.py or gunicorn.conf.py read: a subprocess gets only the ones a test sets.
+APP_VARIABLES = ("APP_ENV", "BETTER_AUTH", "DATABASE_URL", "FLASK_", "GUNICORN_", "JWT_", "DB_")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def run_command(*args, timeout=60, **env):
+    """Run a real entry point (flask, gunicorn, the container's script) from the project root."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(APP_VARIABLES)}
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    environment.update(REVOCATION_LISTEN="false", **env)
+    return subprocess.run(
+        args, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def require(available, reason):

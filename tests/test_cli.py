@@ -1,40 +1,20 @@
 """Operator commands: `flask users create|revoke-sessions`, `tokens purge`, `db check`."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from ironmind_api.auth.models import RevokedToken, TokenFamily, User
 from ironmind_api.extensions import utcnow
-from tests.conftest import bearer
+from tests.conftest import bearer, run_command
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
 
 
 def flask_command(*args, database_uri, **env):
     """Run the real `flask --app wsgi …` in a subprocess, as an operator would."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_URL", "APP_ENV", "BETTER_AUTH", "FLASK_"))
-    }
-    environment.update(
-        APP_ENV="development", DATABASE_URL=database_uri, REVOCATION_LISTEN="false", **env
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_command("flask", "--app", "wsgi", *args, DATABASE_URL=database_uri, **env)
 
 
 @pytest.fixture
