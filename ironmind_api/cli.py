@@ -12,8 +12,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from . import schema
 from .auth import maintenance, service
 from .auth.schemas import signup_schema
-from .errors import ApiError, describe_database_error
-from .extensions import db
+from .errors import ApiError
+from .extensions import db, describe_database_error
 
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
 

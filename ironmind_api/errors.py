@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, describe_database_error
 
 log = logging.getLogger(__name__)
 
@@ -105,12 +105,6 @@ def handle_api_error(exc):
     return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
 
 
-def describe_database_error(exc):
-    """The class and the driver's own first line: the cause, without SQL or parameters."""
-    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {cause[0]}" if cause else type(exc).__name__
-
-
 def handle_database_unavailable(exc):
     _rollback()
     log.error("database unavailable: %s", describe_database_error(exc))
@@ -147,4 +141,8 @@ def register_error_handlers(app):
 def _database_error(exc):
     if exc.connection_invalidated:
         return handle_database_unavailable(exc)
-    return handle_unexpected(exc)
+    # No traceback: its last line is the driver's whole message, whose detail lines can quote
+    # row values (PostgreSQL's "Key (email)=(…) already exists.").
+    _rollback()
+    log.error("database error: %s", describe_database_error(exc))
+    return error_response(500)

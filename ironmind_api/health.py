@@ -4,8 +4,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
-from .errors import describe_database_error
-from .extensions import db
+from .extensions import db, describe_database_error
 from .openapi import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/health", description="Liveness and readiness.")

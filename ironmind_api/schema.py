@@ -10,8 +10,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import describe_database_error
-from .extensions import db
+from .extensions import db, describe_database_error
 
 log = logging.getLogger(__name__)
 
