@@ -35,18 +35,21 @@ def database_unreachable(error):
 
 
 def reports_database_errors(callback):
-    """Turn a database that does not answer into one line instead of a traceback."""
+    """Turn a database that does not answer, or has no schema yet, into one line."""
 
     @functools.wraps(callback)
     def wrapper(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
-        except DATABASE_DOWN as error:
-            raise database_unreachable(error) from None
         except DBAPIError as error:
-            if error.connection_invalidated:
+            if schema.is_missing_table(error):
+                behind = f"{describe_database_error(error)}: the schema is behind"
+                raise CommandError(f"{behind}; {schema.UPGRADE_HINT}") from None
+            if isinstance(error, DATABASE_DOWN) or error.connection_invalidated:
                 raise database_unreachable(error) from None
             raise
+        except PoolTimeoutError as error:
+            raise database_unreachable(error) from None
 
     wrapper.reports_database_errors = True
     return wrapper

@@ -64,7 +64,7 @@ def current_revisions():
         return frozenset(db.session.scalars(CURRENT_SQL))
     except SQLAlchemyError as error:
         _rollback()
-        if _is_missing_table(error):
+        if is_missing_table(error):
             return frozenset()
         raise
 
@@ -92,7 +92,7 @@ def _serving():
     return ctx is None or ctx.info_name == "run"
 
 
-def _is_missing_table(error):
+def is_missing_table(error):
     orig = getattr(error, "orig", None)
     if getattr(orig, "sqlstate", None) == UNDEFINED_TABLE:
         return True

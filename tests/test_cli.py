@@ -246,3 +246,14 @@ def test_db_upgrade_does_not_warn_about_the_schema_it_upgrades(tmp_path):
     assert "Running upgrade 0001 -> 0002" in upgrade.stdout
     assert "not at the latest migration" not in upgrade.stdout + upgrade.stderr
     assert flask_command("db", "check", database_uri=fresh).returncode == 0
+
+
+def test_a_command_on_a_database_without_migrations_says_to_upgrade(empty_database_app):
+    runner = empty_database_app.test_cli_runner()
+
+    result = runner.invoke(args=["users", "create", "ada@example.com", "--password", PASSWORD])
+
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: ") and "users" in line
+    assert line.endswith(": the schema is behind; run `flask --app wsgi db upgrade`")
