@@ -169,8 +169,8 @@ def finalize(config):
         # `flask run --debug` sets FLASK_DEBUG and turns app.debug on after create_app returns.
         if config["DEBUG"] or _truthy(os.environ.get("FLASK_DEBUG")):
             raise ConfigError(
-            "DEBUG cannot be on when APP_ENV=production: unset FLASK_DEBUG, drop --debug."
-        )
+                "DEBUG cannot be on when APP_ENV=production: unset FLASK_DEBUG, drop --debug."
+            )
     finalize_jwks(config)
     jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
     config.update(
