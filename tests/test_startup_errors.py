@@ -108,3 +108,16 @@ def test_db_upgrade_on_an_unreachable_database_says_where_without_the_password()
     )
     assert "Connection refused" in line
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_flask_run_debug_in_production_is_refused(tmp_path):
+    result = run_command(
+        *FLASK_RUN,
+        "--debug",
+        APP_ENV="production",
+        BETTER_AUTH_SECRET="x" * 40,
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite",
+    )
+
+    expected = "error: DEBUG cannot be on when APP_ENV=production: unset FLASK_DEBUG, drop --debug."
+    assert_one_error_line(result, expected)
