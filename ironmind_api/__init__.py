@@ -4,8 +4,9 @@ from flask import Flask, request
 
 from config import config_from_env, finalize
 
-from . import openapi
+from . import openapi, schema
 from .auth import revocation
+from .cli import register_commands
 from .errors import ApiError, register_error_handlers
 from .extensions import api, close_session, cors, db, jwt, migrate, passwords
 from .headers import configure_http
@@ -28,6 +29,8 @@ def create_app(config_class=None, **overrides):
     register_blueprints(app)
     register_error_handlers(app)
     configure_rate_limits(app)
+    register_commands(app)
+    schema.init_app(app)
     return app
 
 

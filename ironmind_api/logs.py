@@ -11,6 +11,7 @@ from flask.logging import default_handler
 from pythonjsonlogger.json import JsonFormatter
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 access_log = logging.getLogger("ironmind_api.access")
 
 
@@ -24,6 +25,20 @@ class RequestContextFilter(logging.Filter):
         else:
             record.request_id = getattr(record, "request_id", None)
             record.user_id = getattr(record, "user_id", None)
+        return True
+
+
+class DevServerRequestLines(logging.Filter):
+    """Drop werkzeug's per-request lines ("127.0.0.1 - - [date] "GET / …" 200 -").
+
+    The rest (the address, warnings) stay, without the terminal colours werkzeug adds.
+    """
+
+    def filter(self, record):
+        if record.levelno == logging.INFO and " - - [" in str(record.msg):
+            return False
+        if isinstance(record.msg, str):
+            record.msg = ANSI_ESCAPE.sub("", record.msg)
         return True
 
 
@@ -52,8 +67,11 @@ def configure_logging(app):
     handler.setLevel(app.config["LOG_LEVEL"])
     root.setLevel(app.config["LOG_LEVEL"])
     app.logger.removeHandler(default_handler)
-    # The access line below replaces the development server's own per-request line.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # The access line below replaces the development server's own per-request line; its
+    # start-up lines (" * Running on http://…") still say where `flask run` listens.
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, DevServerRequestLines) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(DevServerRequestLines())
     app.extensions["log_handler"] = handler
     app.before_request(_start_request)
     app.after_request(_finish_request)
