@@ -10,6 +10,12 @@ from werkzeug.exceptions import abort
 from ..errors import ApiError
 from ..extensions import UTCDateTime, db
 from .models import Task
+from .schemas import TASK_ROW_ATTRIBUTES
+
+TASKS = Task.__table__
+ROW_COLUMNS = tuple(TASKS.c[name] for name in TASK_ROW_ATTRIBUTES)
+CREATED_AT = TASK_ROW_ATTRIBUTES.index("created_at")
+ID = TASK_ROW_ATTRIBUTES.index("id")
 
 
 def get_own_task(task_id, for_update=False):
@@ -29,21 +35,26 @@ def get_own_task(task_id, for_update=False):
 
 
 def list_page(user_id, limit, cursor=None, completed=None):
-    """One page, newest first, and the cursor of the next page (None on the last)."""
-    query = select(Task).where(Task.user_id == user_id)
+    """One page, newest first, and the cursor of the next page (None on the last).
+
+    The page is plain rows of TASK_ROW_ATTRIBUTES (a Core select: no ORM objects to build),
+    for dump_task_row.
+    """
+    c = TASKS.c
+    query = select(*ROW_COLUMNS).where(c.user_id == user_id)
     if completed is not None:
-        query = query.where(Task.completed == completed)
+        query = query.where(c.completed == completed)
     if cursor is not None:
         created_at, task_id = _decode_cursor(cursor)
         query = query.where(
-            tuple_(Task.created_at, Task.id) < tuple_(literal(created_at, UTCDateTime), task_id)
+            tuple_(c.created_at, c.id) < tuple_(literal(created_at, UTCDateTime), task_id)
         )
-    query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
-    tasks = db.session.scalars(query).all()
-    if len(tasks) <= limit:
-        return tasks, None
-    last = tasks[limit - 1]
-    return tasks[:limit], _serializer().dumps([last.created_at.isoformat(), last.id])
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
+    rows = db.session.execute(query).all()
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], _serializer().dumps([last[CREATED_AT].isoformat(), last[ID]])
 
 
 def _decode_cursor(cursor):
