@@ -1,10 +1,8 @@
 from flask import current_app, g, url_for
 
-from ..auth.service import provision_current_user
 from ..extensions import db
 from ..openapi import Blueprint
 from ..security import auth_required
-from .models import Task
 from .schemas import (
     TaskQuerySchema,
     TaskSchema,
@@ -13,7 +11,7 @@ from .schemas import (
     task_schema,
     tasks_schema,
 )
-from .service import get_own_task, list_page
+from .service import get_own_task, insert_task, list_page
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="The current user's tasks.")
 
@@ -53,11 +51,9 @@ def list_tasks(query):
 @blp.response(201, task_schema, headers=LOCATION_HEADER)
 def create_task(body):
     """Create a task for the current user."""
-    provision_current_user()
-    task = Task(user_id=g.user_id, **body)
-    db.session.add(task)
-    db.session.commit()
-    return task, 201, {"Location": url_for("tasks.get_task", task_id=task.id, _external=True)}
+    task = dump_task_row(insert_task(g.user_id, body))
+    location = url_for("tasks.get_task", task_id=task["id"], _external=True)
+    return current_app.json.response(task), 201, {"Location": location}
 
 
 @blp.route("/<task_id>", methods=["GET"])

@@ -1,14 +1,17 @@
-"""Task ownership and keyset pagination."""
+"""Task ownership, creation and keyset pagination."""
 
+import uuid
 from datetime import datetime
 
 from flask import current_app, g
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import insert, literal, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import abort
 
+from ..auth.service import provision_current_user
 from ..errors import ApiError
-from ..extensions import UTCDateTime, db
+from ..extensions import UTCDateTime, db, utcnow
 from .models import Task
 from .schemas import TASK_ROW_ATTRIBUTES
 
@@ -32,6 +35,29 @@ def get_own_task(task_id, for_update=False):
     if task is None:
         abort(404)
     return task
+
+
+def insert_task(user_id, fields):
+    """Insert a task and return its stored row (TASK_ROW_ATTRIBUTES), committed.
+
+    One INSERT ... RETURNING and the COMMIT. The token's user row is provisioned only when
+    the insert finds it missing (the foreign key refuses it: a first write of a Better Auth
+    subject), then the insert runs again.
+    """
+    now = utcnow()
+    statement = (
+        insert(TASKS)
+        .values(id=str(uuid.uuid4()), user_id=user_id, created_at=now, updated_at=now, **fields)
+        .returning(*ROW_COLUMNS)
+    )
+    try:
+        row = db.session.execute(statement).one()
+    except IntegrityError:
+        db.session.rollback()
+        provision_current_user()
+        row = db.session.execute(statement).one()
+    db.session.commit()
+    return row
 
 
 def list_page(user_id, limit, cursor=None, completed=None):
