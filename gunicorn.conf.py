@@ -55,7 +55,7 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "pythonjsonlogger.orjson.OrjsonFormatter",
             "fmt": "%(levelname)s %(name)s %(message)s %(process)d",
             "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
             "timestamp": True,

@@ -8,7 +8,7 @@ import uuid
 
 from flask import g, has_request_context, request
 from flask.logging import default_handler
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -45,7 +45,8 @@ class DevServerRequestLines(logging.Filter):
 def json_handler(level):
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
-        JsonFormatter(
+        # orjson writes the line (the same keys and values, compact), several times cheaper.
+        OrjsonFormatter(
             "%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(process)d",
             rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
             timestamp=True,
