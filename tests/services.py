@@ -121,12 +121,16 @@ def initdb_reason(pg_bin):
 SCRATCH_PORTS = range(18660, 18670)
 
 
-def free_port(ports=SCRATCH_PORTS):
-    """The first port of ``ports`` that can be bound on 127.0.0.1 (so nothing listens there)."""
+def free_port(ports=SCRATCH_PORTS, reuse_address=False):
+    """The first port of ``ports`` that can be bound on 127.0.0.1 (so nothing listens there).
+
+    ``reuse_address`` probes as servers that set SO_REUSEADDR bind (gunicorn, http.server,
+    werkzeug, Node): a port whose old connections are in TIME_WAIT counts as free.
+    """
     for port in ports:
         with socket.socket() as probe:
-            # As servers bind: a port in TIME_WAIT is free, one with a listener is not.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_address:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
