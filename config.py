@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 load_dotenv()
 
@@ -13,9 +14,22 @@ DEVELOPMENT_SECRET = "ironmind-development-secret-do-not-use-in-production"
 ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256"})
 
 
+class ConfigError(RuntimeError):
+    """A setting the app cannot start with; the message says what to set."""
+
+
+class InvalidValue:
+    """An environment value that does not parse; finalize() refuses it with its name."""
+
+    def __init__(self, name, raw, expected):
+        self.name, self.raw, self.expected = name, raw, expected
+
+    def __str__(self):
+        return f"{self.name} must be {self.expected}; got {self.raw!r}."
+
+
 def _env_int(name, default):
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
+    return _env_number(name, default, int, "a whole number")
 
 
 def _truthy(value):
@@ -23,8 +37,19 @@ def _truthy(value):
 
 
 def _env_float(name, default):
+    return _env_number(name, default, float, "a number")
+
+
+def _env_number(name, default, parse, expected):
+    # Class bodies run at import, where an exception would be a traceback from any entry
+    # point: a bad value is kept as InvalidValue and refused by finalize(), as ConfigError.
     value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
+    if value in (None, ""):
+        return default
+    try:
+        return parse(value)
+    except ValueError:
+        return InvalidValue(name, value, expected)
 
 
 def _env_list(name, default):
@@ -79,6 +104,8 @@ class Config:
     # PostgreSQL: answer the per-request revocation check from a per-process copy of the list
     # kept current by LISTEN/NOTIFY (one extra connection per worker); off = query per request.
     REVOCATION_LISTEN = _truthy(os.environ.get("REVOCATION_LISTEN", "true"))
+    # Log one error at server start when the database is not at the migrations' head.
+    SCHEMA_CHECK_AT_START = True
     LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1048576)
 
@@ -115,6 +142,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     # High enough that no test is limited by accident; tests of the limit lower it.
     RATELIMIT_AUTH = "10000 per minute"
+    # Test apps are made before their schema is migrated, many on unreachable databases.
+    SCHEMA_CHECK_AT_START = False
     # Cheap hashes keep the suite fast; never used outside tests.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024
@@ -129,16 +158,22 @@ class ProductionConfig(Config):
 
 def finalize(config):
     """Derive the settings Flask and its extensions read, then refuse unsafe production ones."""
+    invalid = [value for value in config.values() if isinstance(value, InvalidValue)]
+    if invalid:
+        raise ConfigError(" ".join(map(str, invalid)))
     secret = config["BETTER_AUTH_SECRET"]
     if config["APP_ENV"] == "production":
         if not secret or len(secret.strip()) < 32 or secret == DEVELOPMENT_SECRET:
-            raise RuntimeError(
+            raise ConfigError(
                 "BETTER_AUTH_SECRET must be set to a value of at least 32 characters "
-                "(not the development default) when APP_ENV=production."
+                "(not the development default) when APP_ENV=production; "
+                'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
         # `flask run --debug` sets FLASK_DEBUG and turns app.debug on after create_app returns.
         if config["DEBUG"] or _truthy(os.environ.get("FLASK_DEBUG")):
-            raise RuntimeError("DEBUG cannot be on when APP_ENV=production.")
+            raise ConfigError(
+                "DEBUG cannot be on when APP_ENV=production: unset FLASK_DEBUG, drop --debug."
+            )
     finalize_jwks(config)
     jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
     config.update(
@@ -168,12 +203,12 @@ def finalize_jwks(config):
     if not jwks_url:
         return
     if not (config["JWT_ISSUER"] and config["JWT_AUDIENCE"]):
-        raise RuntimeError(
+        raise ConfigError(
             "Set BETTER_AUTH_URL, or JWT_ISSUER and JWT_AUDIENCE, with BETTER_AUTH_JWKS_URL."
         )
     unsupported = set(config["JWKS_ALGORITHMS"]) - ASYMMETRIC_ALGORITHMS
     if unsupported or not config["JWKS_ALGORITHMS"]:
-        raise RuntimeError(
+        raise ConfigError(
             "JWKS_ALGORITHMS must list asymmetric algorithms only "
             f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); got {sorted(unsupported)}."
         )
@@ -182,7 +217,22 @@ def finalize_jwks(config):
 def engine_options(config):
     """The engine's pool and timeouts on PostgreSQL; any other database keeps its defaults."""
     options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
-    if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
+    try:
+        url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    except ArgumentError:
+        # Not echoed: a malformed URL may still hold a password.
+        raise ConfigError(
+            "DATABASE_URL must be a SQLAlchemy database URL, such as "
+            "postgresql+psycopg://user:password@host:5432/name or sqlite:///ironmind.db."
+        ) from None
+    try:
+        url.get_dialect().import_dbapi()
+    except (ImportError, NoSuchModuleError) as error:
+        raise ConfigError(
+            f"DATABASE_URL names a database driver that is not installed ({url.drivername}: "
+            f"{error}); use postgresql+psycopg://… or sqlite:///…."
+        ) from None
+    if url.get_backend_name() != "postgresql":
         return options
     connect_args = {
         "connect_timeout": config["DB_CONNECT_TIMEOUT"],
@@ -211,5 +261,12 @@ CONFIGS = {
 def config_from_env():
     name = os.environ.get("APP_ENV", "development")
     if name not in CONFIGS:
-        raise RuntimeError(f"APP_ENV must be one of {', '.join(CONFIGS)}; got {name!r}.")
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}; got {name!r}.")
     return CONFIGS[name]
+
+
+def check_environment():
+    """Raise ConfigError for any setting create_app() would refuse, without building an app."""
+    config_class = config_from_env()
+    settings = {name: getattr(config_class, name) for name in dir(config_class) if name.isupper()}
+    finalize(settings)

@@ -3,10 +3,25 @@
 import logging
 import multiprocessing
 import os
+import sys
 
 
 def _int(name, default):
-    return int(os.environ.get(name) or default)
+    value = os.environ.get(name) or default
+    try:
+        return int(value)
+    except ValueError:
+        sys.exit(f"error: {name} must be a whole number; got {value!r}.")
+
+
+def on_starting(server):
+    """Refuse a bad configuration once, in the master, before any worker is forked."""
+    from config import ConfigError, check_environment
+
+    try:
+        check_environment()
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
 
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
@@ -40,7 +55,7 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "pythonjsonlogger.orjson.OrjsonFormatter",
             "fmt": "%(levelname)s %(name)s %(message)s %(process)d",
             "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
             "timestamp": True,

@@ -46,11 +46,26 @@ SCENARIOS = (
 FULL = {
     "users": 1000, "tasks": 1_000_000, "heavy_tasks": 10_000, "duration_s": 6,
     "warmup_s": 1, "rss_first": 10_000, "rss_total": 100_000, "rss_time_limit_s": 260,
+    "compare_rounds": 3, "compare_s": 4,
 }
 QUICK = {
     "users": 100, "tasks": 50_000, "heavy_tasks": 10_000, "duration_s": 1,
     "warmup_s": 1, "rss_first": 1_000, "rss_total": 5_000, "rss_time_limit_s": 30,
+    "compare_rounds": 1, "compare_s": 1,
 }
+# The side-by-side phase: each case once per round, rounds alternate (start rotates), c=16.
+# "server" picks the process tree measured: bare/api (gunicorn), granian (the API under
+# granian's WSGI server, 2 workers), peer (bench/peer_app.py on uvicorn, 2 workers).
+COMPARE = (
+    ("ceiling", "bare", "GET / (bare Flask, gunicorn)"),
+    ("protected_gunicorn", "api", "GET /api/protected HS256, the API on gunicorn"),
+    ("protected_eddsa_gunicorn", "api", "GET /api/protected EdDSA, the API on gunicorn"),
+    ("protected_granian", "granian", "GET /api/protected HS256, the API on granian"),
+    ("protected_peer", "peer", "GET /api/protected HS256, the FastAPI peer"),
+    ("list_gunicorn", "api", "GET /api/tasks?limit=50, the API on gunicorn"),
+    ("list_granian", "granian", "GET /api/tasks?limit=50, the API on granian"),
+    ("list_peer", "peer", "GET /api/tasks?limit=50, the FastAPI peer"),
+)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DEEP_PAGES = 100  # pages of 50 skipped: the deep page starts 5,000 tasks in
 PAGE = 50
@@ -123,6 +138,21 @@ def wait_http(url, timeout=40):
 def worker_pids(master_pid):
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     return sorted(int(pid) for pid in children)
+
+
+def process_tree(pid):
+    """pid and all its descendants (granian and uvicorn workers are grandchildren-free, but
+    their supervisors are not gunicorn's)."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+            except FileNotFoundError:
+                continue
+    return sorted(set(pids))
 
 
 def cpu_ticks(pids):
@@ -339,6 +369,61 @@ def rss_phase(api, master_pid, mix, settings):
     }
 
 
+def compare_phase(servers, cases, settings):
+    """Alternating rounds at 16 connections: the API beside the ceiling and the peer.
+
+    servers: name -> (base URL, master pid); cases: name -> (server, requests). Server CPU is
+    the whole process tree's (user + system), so supervisors count too.
+    """
+    names = list(cases)
+    runs = {name: [] for name in names}
+    for round_no in range(settings["compare_rounds"]):
+        order = names[round_no % len(names):] + names[: round_no % len(names)]
+        for name in order:
+            server, reqs = cases[name]
+            url, master = servers[server]
+            tree = process_tree(master)
+            ticks = cpu_ticks(tree)
+            stats = run_wrk(url, reqs, 16, settings["compare_s"])
+            stats["drain_s"] = wait_idle([m for _, m in servers.values()])
+            stats["server_cpu_ms_per_req"] = round(
+                (cpu_ticks(tree) - ticks) * 1000 / CLOCK_TICKS / max(stats["responses"], 1), 3
+            )
+            runs[name].append({k: stats[k] for k in (
+                "rps", "p50_ms", "p99_ms", "errors", "non2xx_by_status", "responses",
+                "server_cpu_ms_per_req")})
+            log(f"compare r{round_no + 1} {name:<25} {stats['rps']:>8.1f} req/s  "
+                f"cpu {stats['server_cpu_ms_per_req']:.3f} ms/req  errors {stats['errors']}")
+    summary = {}
+    for name in names:
+        rows = runs[name]
+        summary[name] = {
+            "runs": rows,
+            "rps": _median([r["rps"] for r in rows]),
+            "server_cpu_ms_per_req": _median([r["server_cpu_ms_per_req"] for r in rows]),
+            "p50_ms": _median([r["p50_ms"] for r in rows]),
+            "errors": sum(r["errors"] for r in rows),
+        }
+    return summary
+
+
+def _median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return round((ordered[middle - 1] + ordered[middle]) / 2, 3)
+
+
+def in_process_cpu(env):
+    """python -m bench.layers --core --json: CPU us per request through the WSGI app."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.layers", "--core", "--json"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def explain_list_query(database_url, secret, user_id, cursor):
     """EXPLAIN (ANALYZE, BUFFERS) of the exact SQL the app's list_page runs."""
     from flask import g
@@ -424,6 +509,10 @@ def main(argv=None):
     parser.add_argument("--scenarios", help="comma-separated subset, e.g. ceiling,protected_hs256")
     parser.add_argument("--connections", help="comma-separated subset of 1,16,64")
     parser.add_argument("--no-rss", action="store_true", help="skip the worker-memory phase")
+    parser.add_argument("--no-compare", action="store_true",
+                        help="skip the side-by-side phase (ceiling, gunicorn, granian, peer)")
+    parser.add_argument("--no-layers", action="store_true",
+                        help="skip the in-process CPU measurement (python -m bench.layers)")
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _on_signal)
@@ -525,7 +614,8 @@ def run(args):
               if not args.scenarios or n in args.scenarios.split(",")]
     levels = [c for c in CONNECTIONS
               if not args.connections or str(c) in args.connections.split(",")]
-    partial = len(chosen) < len(SCENARIOS) or len(levels) < len(CONNECTIONS) or args.no_rss
+    partial = (len(chosen) < len(SCENARIOS) or len(levels) < len(CONNECTIONS) or args.no_rss
+               or args.no_compare or args.no_layers)
     # A partial run is an experiment: it never replaces the report of a full run.
     if partial:
         out_dir = TMP
@@ -555,6 +645,42 @@ def run(args):
                 f"cpu {stats['server_cpu_ms_per_req']:.3f} ms/req  "
                 f"errors {stats['errors']} {stats['non2xx_by_status'] or ''}")
 
+    if not args.no_compare:
+        granian_port, peer_port = args.port + 3, args.port + 4
+        granian = f"http://127.0.0.1:{granian_port}"
+        peer = f"http://127.0.0.1:{peer_port}"
+        granian_proc = start("granian", [
+            "granian", "--interface", "wsgi", "--workers", "2", "--host", "127.0.0.1",
+            "--port", str(granian_port), "--no-log", "wsgi:app"], server_env)
+        peer_proc = start("peer", [
+            "uvicorn", "bench.peer_app:app", "--workers", "2", "--loop", "uvloop", "--http",
+            "httptools", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1",
+            "--port", str(peer_port)], server_env)
+        wait_http(f"{granian}/health")
+        wait_http(f"{peer}/health")
+        servers = {"bare": (bare, bare_proc.pid), "api": (api, api_proc.pid),
+                   "granian": (granian, granian_proc.pid), "peer": (peer, peer_proc.pid)}
+        protected = [("GET", "/api/protected", hs_token, None)]
+        page = [("GET", f"/api/tasks?limit={PAGE}", hs_token, None)]
+        cases = {
+            "ceiling": ("bare", [("GET", "/", None, None)]),
+            "protected_gunicorn": ("api", protected),
+            "protected_eddsa_gunicorn": ("api", [("GET", "/api/protected", ed_token, None)]),
+            "protected_granian": ("granian", protected),
+            "protected_peer": ("peer", protected),
+            "list_gunicorn": ("api", page),
+            "list_granian": ("granian", page),
+            "list_peer": ("peer", page),
+        }
+        for server, reqs in cases.values():  # warm every worker of every server
+            run_wrk(servers[server][0], reqs, 16, settings["warmup_s"])
+        wait_idle([m for _, m in servers.values()])
+        log(f"side by side: {settings['compare_rounds']} alternating rounds of "
+            f"{settings['compare_s']} s per case at 16 connections")
+        result["compare"] = compare_phase(servers, cases, settings)
+        stop(granian_proc)
+        stop(peer_proc)
+
     if args.profile:
         log("profiling scenario 3 at 16 connections with py-spy")
         wait_idle(masters)
@@ -575,6 +701,10 @@ def run(args):
     stop(api_proc)
     stop(bare_proc)
     stop(jwks_proc)
+    if not args.no_layers:
+        log("in-process CPU per request (python -m bench.layers --core)")
+        result["in_process_us"] = in_process_cpu(server_env)
+        log(f"in-process: {result['in_process_us']}")
     result["jwks_fetches"] = sum(
         1 for line in (TMP / "jwks.log").read_text().splitlines()
         if "jwks-fetch" in line and "harness-ready-check" not in line

@@ -11,6 +11,7 @@ Flask-Limiter's hook on every route), is a measurement only on a throwaway app; 
 ironmind_api changes. On PostgreSQL the revocation copy is synced before measuring.
 """
 
+import io
 import os
 import sys
 import time
@@ -28,18 +29,27 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app  # noqa: E402
 BATCH, BATCHES = 1000, 6
 
 
-def cpu_us_per_request(app, path, headers=None, batch=BATCH, batches=BATCHES):
-    environ = EnvironBuilder(path=path, headers=headers or {}).get_environ()
+def cpu_us_per_request(app, path, headers=None, batch=BATCH, batches=BATCHES, method="GET",
+                       json=None):
+    environ = EnvironBuilder(path=path, headers=headers or {}, method=method,
+                             json=json).get_environ()
+    body_bytes = environ["wsgi.input"].read()
+
+    def fresh():
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body_bytes)
+        return env
+
     for _ in range(min(batch, 200)):
-        run_wsgi_app(app, dict(environ))
+        run_wsgi_app(app, fresh())
     best = float("inf")
     for _ in range(batches):
         started = time.process_time()
         for _ in range(batch):
-            body, status, _ = run_wsgi_app(app, dict(environ))
+            body, status, _ = run_wsgi_app(app, fresh())
             b"".join(body)
         best = min(best, (time.process_time() - started) / batch * 1e6)
-    if not status.startswith("200"):
+    if not status.startswith(("200", "201")):
         raise RuntimeError(f"{path} answered {status}")
     return round(best)
 
@@ -93,8 +103,41 @@ def synced(app, path, headers):
     return app
 
 
-def main():
+def _seed_tasks(subject, count):
+    """The list case's user and at least ``count`` tasks (a page of 50 and a next cursor)."""
+    from ironmind_api.auth.models import ensure_user
+    from ironmind_api.extensions import db
+    from ironmind_api.tasks.models import Task
+
+    ensure_user(subject, email=None, name=None)
+    db.session.commit()
+    have = db.session.query(Task).filter_by(user_id=subject).count()
+    for i in range(have, count):
+        db.session.add(Task(user_id=subject, title=f"Layer task {i}", description="x" * (i % 40)))
+    db.session.commit()
+
+
+def with_flask_json(app):
+    """Flask's own JSON provider, as before orjson wrote the responses."""
+    from flask.json.provider import DefaultJSONProvider
+
+    app.json = DefaultJSONProvider(app)
+    return app
+
+
+CORE = ("bare Flask app (ceiling)", "GET /health", "GET /api/protected (as shipped)",
+        "GET /api/tasks?limit=50", "POST /api/tasks")
+
+
+def main(argv=None):
+    """``--core``: only the ceiling, /health, protected, list and create; ``--json``: print
+    {case: us} as JSON (bench/run uses both)."""
+    import json
     import logging
+
+    from ironmind_api import jws_parse
+
+    argv = sys.argv[1:] if argv is None else argv
 
     from flask_jwt_extended import create_access_token
 
@@ -116,6 +159,14 @@ def main():
     def no_access_line():
         access_log.disabled = True
 
+    def four_parses():
+        jws_parse.uninstall()
+
+    with base.app_context():
+        _seed_tasks("bench-subject", 60)
+    write = {"method": "POST", "json": {"title": "Bench task", "description": "In-process."},
+             "batch": 200}
+    page = {"batch": 200}
     cases = [
         ("bare Flask app (ceiling)", bare, "/", None, None),
         ("GET /health", base, "/health", None, None),
@@ -129,19 +180,33 @@ def main():
         ("  without the JSON access line", base, path, auth, no_access_line),
         ("  without flask-cors' after_request", without_cors(make_app()), path, auth, None),
         ("  without any revocation check", base, path, auth, no_revocation_check),
+        ("  with PyJWT parsing the token four times again (no jws_parse memo)",
+         base, path, auth, four_parses),
+        ("  with Flask's own JSON provider again", with_flask_json(make_app()), path, auth, None),
+        ("GET /api/tasks?limit=50", base, "/api/tasks?limit=50", auth, None, page),
+        ("POST /api/tasks", base, "/api/tasks", auth, None, write),
     ]
+    if "--core" in argv:
+        cases = [case for case in cases if case[0] in CORE]
     # Round robin, best batch per case: drift on a shared machine hits every case alike.
     # The blocklist loader and the access logger are shared by every app: set per case.
     best = {name: float("inf") for name, *_ in cases}
     for _ in range(BATCHES):
-        for name, app, case_path, headers, switch in cases:
+        for name, app, case_path, headers, switch, *extra in cases:
             jwt.token_in_blocklist_loader(revocation.is_revoked)
             access_log.disabled = False
+            jws_parse.install()
             if switch:
                 switch()
-            best[name] = min(best[name], cpu_us_per_request(app, case_path, headers, batches=1))
+            kwargs = dict(extra[0]) if extra else {}
+            best[name] = min(best[name], cpu_us_per_request(app, case_path, headers, batches=1,
+                                                            **kwargs))
     jwt.token_in_blocklist_loader(revocation.is_revoked)
     access_log.disabled = False
+    jws_parse.install()
+    if "--json" in argv:
+        print(json.dumps(best))
+        return
     print("| request | CPU us/request (in-process, no gunicorn) |")
     print("|---|---:|")
     for name, us in best.items():

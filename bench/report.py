@@ -111,6 +111,111 @@ def targets(result):
     return rows
 
 
+COMPARE_TITLES = {
+    "ceiling": "bare Flask (ceiling), gunicorn",
+    "protected_gunicorn": "`GET /api/protected` HS256, the API on gunicorn",
+    "protected_eddsa_gunicorn": "`GET /api/protected` EdDSA via JWKS, the API on gunicorn",
+    "protected_granian": "`GET /api/protected` HS256, the API on granian (WSGI, 2 workers)",
+    "protected_peer": "`GET /api/protected` HS256, FastAPI peer (uvicorn, 2 workers)",
+    "list_gunicorn": "`GET /api/tasks?limit=50`, the API on gunicorn",
+    "list_granian": "`GET /api/tasks?limit=50`, the API on granian (WSGI, 2 workers)",
+    "list_peer": "`GET /api/tasks?limit=50`, FastAPI peer (uvicorn, 2 workers)",
+}
+
+
+def lean_targets(result):
+    """The targets of issue 11 (a lean request path), each with its measured value."""
+    rows = []
+    cmp_ = result.get("compare") or {}
+    ceiling = cmp_.get("ceiling")
+
+    def vs_ceiling(name, factor, label):
+        stat = cmp_.get(name)
+        if not stat or not ceiling:
+            return
+        ratio = _ratio(stat["rps"], ceiling["rps"])
+        rows.append({
+            "target": f"{label}, req/s vs bare Flask (same gunicorn, c=16) >= {factor}x",
+            "measured": f"{ratio}x ({stat['rps']} vs {ceiling['rps']} req/s, medians of "
+                        f"{len(stat['runs'])} alternating rounds; server CPU "
+                        f"{stat['server_cpu_ms_per_req']} vs "
+                        f"{ceiling['server_cpu_ms_per_req']} ms/request)",
+            "met": ratio is not None and ratio >= factor and not stat["errors"],
+        })
+
+    vs_ceiling("protected_gunicorn", 0.75, "`/api/protected` HS256")
+    vs_ceiling("protected_eddsa_gunicorn", 0.7, "`/api/protected` EdDSA via cached JWKS")
+    in_process = result.get("in_process_us") or {}
+    protected_us = in_process.get("GET /api/protected (as shipped)")
+    if protected_us is not None:
+        rows.append({
+            "target": "in-process CPU per request, `/api/protected` <= 200 us",
+            "measured": f"{protected_us} us (bare Flask "
+                        f"{in_process.get('bare Flask app (ceiling)')} us; "
+                        "`python -m bench.layers --core`)",
+            "met": protected_us <= 200,
+        })
+    for name, label in (("tasks_first_page", "`GET /api/tasks?limit=50`"),
+                        ("tasks_create", "`POST /api/tasks`")):
+        stat = _stat(result, name, "16")
+        if stat and stat.get("server_cpu_ms_per_req"):
+            cpu = stat["server_cpu_ms_per_req"]
+            rows.append({"target": f"server CPU per request, {label} <= 1.8 ms",
+                         "measured": f"{cpu} ms (c=16, gunicorn)", "met": cpu <= 1.8})
+    for ours, label in (("list", "task list"), ("protected", "protected route")):
+        mine, peer = cmp_.get(f"{ours}_gunicorn"), cmp_.get(f"{ours}_peer")
+        if not mine or not peer:
+            continue
+        granian = cmp_.get(f"{ours}_granian")
+        cost = _ratio(mine["server_cpu_ms_per_req"], peer["server_cpu_ms_per_req"])
+        text = (f"{cost}x the peer's CPU per request on gunicorn ({mine['server_cpu_ms_per_req']}"
+                f" vs {peer['server_cpu_ms_per_req']} ms; {mine['rps']} vs {peer['rps']} req/s)")
+        if granian:
+            g_cpu = granian["server_cpu_ms_per_req"]
+            text += (f"; {_ratio(g_cpu, peer['server_cpu_ms_per_req'])}x on granian "
+                     f"({g_cpu} ms, {granian['rps']} req/s)")
+        rows.append({"target": f"{label} vs the FastAPI peer, server CPU per request: "
+                               "project <= peer",
+                     "measured": text, "met": cost is not None and cost <= 1.0})
+    return rows
+
+
+def _compare(result):
+    cmp_ = result.get("compare")
+    if not cmp_:
+        return []
+    settings = result["settings"]
+    ceiling = cmp_.get("ceiling")
+    out = [
+        "### Side by side: ceiling, the API on gunicorn and granian, the FastAPI peer",
+        "",
+        f"{settings.get('compare_rounds')} rounds; in each, every row ran once for "
+        f"{settings.get('compare_s')} s at 16 connections, the order rotating from round to "
+        "round; medians shown. Server CPU is the whole server process tree's (supervisor "
+        "included). gunicorn runs gunicorn.conf.py (as deployed); granian and the peer run 2 "
+        "worker processes.",
+        "",
+        "| server and route | req/s | vs ceiling | p50 ms | server CPU ms/req | errors | "
+        "req/s per round |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, title in COMPARE_TITLES.items():
+        stat = cmp_.get(name)
+        if not stat:
+            continue
+        per_round = ", ".join(f"{r['rps']:.0f}" for r in stat["runs"])
+        out.append(f"| {title} | {stat['rps']:.0f} | "
+                   f"{_ratio(stat['rps'], ceiling and ceiling['rps'])}x | {stat['p50_ms']} | "
+                   f"{stat['server_cpu_ms_per_req']} | {stat['errors']} | {per_round} |")
+    in_process = result.get("in_process_us")
+    if in_process:
+        out += ["", "In-process CPU per request (`python -m bench.layers --core`: through the WSGI "
+                "app without a server, best of 6 batches, round robin):", "",
+                "| request | CPU us/request |", "|---|---:|"]
+        out += [f"| {name} | {us} |" for name, us in in_process.items()]
+    return out + [""]
+
+
 def _short_of(rss):
     wanted = rss.get("target_requests", [0, 0])[1]
     if rss["requests_at_total"] >= wanted:
@@ -124,7 +229,7 @@ def _pct(value):
 
 def target_lines(result):
     return [f"{'MET    ' if r['met'] else 'NOT MET'} {r['target']}: {r['measured']}"
-            for r in targets(result)]
+            for r in lean_targets(result) + targets(result)]
 
 
 def markdown(result, json_path, chart_name):
@@ -148,7 +253,7 @@ def markdown(result, json_path, chart_name):
         "|---|---|---|",
     ]
     out += [f"| {r['target']} | {r['measured']} | {'**yes**' if r['met'] else '**NO**'} |"
-            for r in targets(result)]
+            for r in lean_targets(result) + targets(result)]
     out += [
         "",
         "### Every scenario",
@@ -177,6 +282,7 @@ def markdown(result, json_path, chart_name):
     ]
     out += _rows(result, "signin", names["signin"])
     out += ["", f"![throughput and latency per scenario]({chart_name})", ""]
+    out += _compare(result)
     out += _seed_and_rss(result)
     out += _explain(result)
     out += _profile(result)

@@ -4,11 +4,13 @@ from flask import Flask, request
 
 from config import config_from_env, finalize
 
-from . import openapi
+from . import openapi, schema
 from .auth import revocation
+from .cli import register_commands
 from .errors import ApiError, register_error_handlers
 from .extensions import api, close_session, cors, db, jwt, migrate, passwords
 from .headers import configure_http
+from .json_provider import OrjsonProvider
 from .logs import configure_logging
 from .ratelimit import configure_rate_limits
 from .security import configure_jwt
@@ -18,6 +20,7 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 def create_app(config_class=None, **overrides):
     app = Flask(__name__, static_folder=None)
+    app.json = OrjsonProvider(app)
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
     finalize(app.config)
@@ -28,6 +31,8 @@ def create_app(config_class=None, **overrides):
     register_blueprints(app)
     register_error_handlers(app)
     configure_rate_limits(app)
+    register_commands(app)
+    schema.init_app(app)
     return app
 
 

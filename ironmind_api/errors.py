@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, describe_database_error
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def handle_api_error(exc):
 
 def handle_database_unavailable(exc):
     _rollback()
-    log.error("database unavailable: %s", type(exc).__name__)
+    log.error("database unavailable: %s", describe_database_error(exc))
     return error_response(503, message="The database is unavailable; try again shortly.")
 
 
@@ -142,4 +142,8 @@ def register_error_handlers(app):
 def _database_error(exc):
     if exc.connection_invalidated:
         return handle_database_unavailable(exc)
-    return handle_unexpected(exc)
+    # No traceback: its last line is the driver's whole message, whose detail lines can quote
+    # row values (PostgreSQL's "Key (email)=(…) already exists.").
+    _rollback()
+    log.error("database error: %s", describe_database_error(exc))
+    return error_response(500)

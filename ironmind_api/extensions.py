@@ -48,6 +48,16 @@ def _enforce_sqlite_foreign_keys(dbapi_connection, connection_record):
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
+def describe_database_error(exc):
+    """For logs: the class and the driver's first line, the cause without SQL or parameters.
+
+    Parameters never reach exception text anyway (hide_parameters=True in config.py), and
+    the database URL is not part of a driver's message.
+    """
+    cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {cause[0]}" if cause else type(exc).__name__
+
+
 def utcnow():
     return datetime.now(UTC)
 
@@ -102,5 +112,7 @@ def close_session(exc):
     try:
         db.session.remove()
     except SQLAlchemyError as error:
-        logging.getLogger(__name__).warning("session close failed: %s", type(error).__name__)
+        logging.getLogger(__name__).warning(
+            "session close failed: %s", describe_database_error(error)
+        )
         db.session.registry.clear()

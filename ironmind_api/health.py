@@ -1,9 +1,10 @@
 import logging
 
-from marshmallow import Schema, fields
-from sqlalchemy import text
+from marshmallow import Schema, fields, validate
+from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
+from . import schema
+from .extensions import db, describe_database_error
 from .openapi import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/health", description="Liveness and readiness.")
@@ -15,7 +16,14 @@ class HealthSchema(Schema):
 
 
 class ReadySchema(HealthSchema):
-    database = fields.String(required=True)
+    database = fields.String(required=True, validate=validate.OneOf(["ok", "error"]))
+    schema = fields.String(
+        validate=validate.OneOf(["behind"]),
+        metadata={
+            "description": "Present, as `behind`, when the database answers but is not at the "
+            "migrations' head (run `flask --app wsgi db upgrade`)."
+        },
+    )
 
 
 @blp.route("", methods=["GET"])
@@ -29,12 +37,14 @@ def health():
 @blp.response(200, ReadySchema)
 @blp.alt_response(503, schema=ReadySchema)
 def ready():
-    """Report whether the database answers."""
+    """Report whether the database answers and is at the migrations' head."""
     try:
-        db.session.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure to answer means not ready
-        db.session.rollback()
-        log.warning("readiness check failed: %s", type(exc).__name__)
+        schema.check()
+    except schema.SchemaBehind as behind:
+        log.warning("readiness check failed: %s", behind)
+        return {"status": "unavailable", "database": "ok", "schema": "behind"}, 503
+    except SQLAlchemyError as exc:  # any failure to answer means not ready
+        log.warning("readiness check failed: %s", describe_database_error(exc))
         return {"status": "unavailable", "database": "error"}, 503
     finally:
         db.session.remove()

@@ -3,7 +3,10 @@
 import io
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jwt as pyjwt
 import pytest
@@ -15,7 +18,20 @@ from ironmind_api import create_app
 from ironmind_api.extensions import db as _db
 
 SECRET = TestingConfig.BETTER_AUTH_SECRET
+ROOT = Path(__file__).resolve().parent.parent
+# Variables config.py or gunicorn.conf.py read: a subprocess gets only the ones a test sets.
+APP_VARIABLES = ("APP_ENV", "BETTER_AUTH", "DATABASE_URL", "FLASK_", "GUNICORN_", "JWT_", "DB_")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def run_command(*args, timeout=60, **env):
+    """Run a real entry point (flask, gunicorn, the container's script) from the project root."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(APP_VARIABLES)}
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
+    environment.update(REVOCATION_LISTEN="false", **env)
+    return subprocess.run(
+        args, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def require(available, reason):
@@ -68,6 +84,24 @@ def app(make_app):
     app = make_app()
     reset_schema(app)
     return app
+
+
+@pytest.fixture
+def empty_database_settings(database_uri, tmp_path):
+    """Settings for an app on a database where no migration has run."""
+    if database_uri.startswith("sqlite"):
+        return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.db"}
+    # PostgreSQL: the test database, seen through a search_path with no table in it.
+    options = {"options": "-c search_path=ironmind_no_such_schema"}
+    return {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "connect_args": options},
+        "REVOCATION_LISTEN": False,
+    }
+
+
+@pytest.fixture
+def empty_database_app(make_app, empty_database_settings):
+    return make_app(**empty_database_settings)
 
 
 @pytest.fixture

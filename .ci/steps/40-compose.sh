@@ -9,10 +9,14 @@ fi
 project=$(mktemp -d)
 trap 'rm -rf "$project"' EXIT
 cp .env.example "$project/.env"
+# Build contexts resolve against the project directory: the frontend's is examples/nextjs.
+ln -s "$PWD/examples" "$project/examples"
 compose() { docker-compose --project-directory "$project" -f docker-compose.yml "$@"; }
 
 BETTER_AUTH_SECRET=ci-dummy-secret-ci-dummy-secret-00 compose config -q
 echo "docker-compose config -q: valid"
+BETTER_AUTH_SECRET=ci-dummy-secret-ci-dummy-secret-00 compose --profile frontend config -q
+echo "docker-compose --profile frontend config -q: valid"
 if (unset BETTER_AUTH_SECRET; compose config -q 2>/dev/null); then
   echo "docker-compose.yml accepted a missing BETTER_AUTH_SECRET" >&2
   exit 1

@@ -54,6 +54,8 @@ import time
 import psycopg
 from sqlalchemy import make_url
 
+from ..extensions import describe_database_error
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "ironmind_revocations"
@@ -156,7 +158,7 @@ class RevocationCache:
                 self._alive_at = None
                 self.listener_pid = None
                 level = logging.WARNING if was_synced else logging.DEBUG
-                log.log(level, "revocation cache unsynced: %s", type(error).__name__)
+                log.log(level, "revocation cache unsynced: %s", describe_database_error(error))
             time.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
             failures += 1
 

@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, pre_load, validate
 
+from ..dumping import compile_dumper
 from ..schemas import StrictBoolean, Text, Timestamp
 
 READ_ONLY_FIELDS = ("id", "userId", "createdAt", "updatedAt")
@@ -32,3 +33,6 @@ class TaskQuerySchema(Schema):
 task_schema = TaskSchema()
 tasks_schema = TaskSchema(many=True)
 task_patch_schema = TaskSchema(partial=True)
+# List pages select exactly these attributes as plain rows and dump them with this function,
+# compiled from task_schema (tests/test_dumping.py keeps the two equal).
+TASK_ROW_ATTRIBUTES, dump_task_row = compile_dumper(task_schema)

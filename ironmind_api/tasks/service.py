@@ -1,15 +1,24 @@
-"""Task ownership and keyset pagination."""
+"""Task ownership, creation and keyset pagination."""
 
+import uuid
 from datetime import datetime
 
 from flask import current_app, g
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import insert, literal, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import abort
 
+from ..auth.service import provision_current_user
 from ..errors import ApiError
-from ..extensions import UTCDateTime, db
+from ..extensions import UTCDateTime, db, utcnow
 from .models import Task
+from .schemas import TASK_ROW_ATTRIBUTES
+
+TASKS = Task.__table__
+ROW_COLUMNS = tuple(TASKS.c[name] for name in TASK_ROW_ATTRIBUTES)
+CREATED_AT = TASK_ROW_ATTRIBUTES.index("created_at")
+ID = TASK_ROW_ATTRIBUTES.index("id")
 
 
 def get_own_task(task_id, for_update=False):
@@ -28,22 +37,50 @@ def get_own_task(task_id, for_update=False):
     return task
 
 
+def insert_task(user_id, fields):
+    """Insert a task and return its stored row (TASK_ROW_ATTRIBUTES), committed.
+
+    One INSERT ... RETURNING and the COMMIT. The token's user row is provisioned only when
+    the insert finds it missing (the foreign key refuses it: a first write of a Better Auth
+    subject), then the insert runs again.
+    """
+    now = utcnow()
+    statement = (
+        insert(TASKS)
+        .values(id=str(uuid.uuid4()), user_id=user_id, created_at=now, updated_at=now, **fields)
+        .returning(*ROW_COLUMNS)
+    )
+    try:
+        row = db.session.execute(statement).one()
+    except IntegrityError:
+        db.session.rollback()
+        provision_current_user()
+        row = db.session.execute(statement).one()
+    db.session.commit()
+    return row
+
+
 def list_page(user_id, limit, cursor=None, completed=None):
-    """One page, newest first, and the cursor of the next page (None on the last)."""
-    query = select(Task).where(Task.user_id == user_id)
+    """One page, newest first, and the cursor of the next page (None on the last).
+
+    The page is plain rows of TASK_ROW_ATTRIBUTES (a Core select: no ORM objects to build),
+    for dump_task_row.
+    """
+    c = TASKS.c
+    query = select(*ROW_COLUMNS).where(c.user_id == user_id)
     if completed is not None:
-        query = query.where(Task.completed == completed)
+        query = query.where(c.completed == completed)
     if cursor is not None:
         created_at, task_id = _decode_cursor(cursor)
         query = query.where(
-            tuple_(Task.created_at, Task.id) < tuple_(literal(created_at, UTCDateTime), task_id)
+            tuple_(c.created_at, c.id) < tuple_(literal(created_at, UTCDateTime), task_id)
         )
-    query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1)
-    tasks = db.session.scalars(query).all()
-    if len(tasks) <= limit:
-        return tasks, None
-    last = tasks[limit - 1]
-    return tasks[:limit], _serializer().dumps([last.created_at.isoformat(), last.id])
+    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
+    rows = db.session.execute(query).all()
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], _serializer().dumps([last[CREATED_AT].isoformat(), last[ID]])
 
 
 def _decode_cursor(cursor):

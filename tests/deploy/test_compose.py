@@ -20,7 +20,40 @@ def api(compose):
 
 
 def test_compose_runs_api_postgres_and_redis(compose):
-    assert set(compose["services"]) == {"api", "postgres", "redis"}
+    assert set(compose["services"]) == {"api", "postgres", "redis", "frontend"}
+    # The example frontend starts only when asked for (docker compose --profile frontend up).
+    profiles = {name: service.get("profiles") for name, service in compose["services"].items()}
+    assert profiles == {"api": None, "postgres": None, "redis": None, "frontend": ["frontend"]}
+
+
+@pytest.fixture(scope="module")
+def frontend(compose):
+    return compose["services"]["frontend"]
+
+
+def test_frontend_is_built_from_the_example_app(frontend):
+    context = ROOT / frontend["build"]
+    assert context == ROOT / "examples" / "nextjs"
+    assert (context / "Dockerfile").is_file()
+    assert (context / "app" / "api" / "auth" / "backend-token" / "route.ts").is_file()
+
+
+def test_frontend_signs_with_the_apis_secret(api, frontend):
+    # The same interpolation, so both refuse to start without it and can never differ.
+    assert frontend["environment"]["BETTER_AUTH_SECRET"] == api["environment"]["BETTER_AUTH_SECRET"]
+    assert frontend["environment"]["API_TOKEN_MODE"] == "exchange"
+
+
+def test_frontend_reaches_the_api_it_waits_for(api, frontend):
+    env = frontend["environment"]
+    assert env["API_URL"].endswith("localhost:8000}")  # the API's published port, for the browser
+    assert "8000:8000" in api["ports"]
+    assert frontend["depends_on"]["api"] == {"condition": "service_healthy"}
+    # Its Better Auth tables live in a database of their own on the compose PostgreSQL.
+    assert env["AUTH_DATABASE_URL"].startswith("postgresql://")
+    assert env["AUTH_DATABASE_URL"].endswith("@postgres:5432/ironmind_frontend")
+    assert frontend["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert "3000:3000" in frontend["ports"]
 
 
 def test_api_waits_until_postgres_and_redis_are_healthy(api):

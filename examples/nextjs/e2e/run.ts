@@ -1,0 +1,318 @@
+// The human checklist of the Next.js <-> IRONMIND API integration, in headless Chromium.
+// Started by e2e.sh once the app (next start) and the API (gunicorn) are up; one run per token
+// mode (E2E_MODE). Every step prints a line and leaves a screenshot; the first failure exits 1.
+//
+// Environment: E2E_MODE (exchange | jwt-plugin), APP_URL, API_URL, API_LOG (the API's stdout),
+// SCREENSHOTS (a directory), CHROMIUM (default /usr/bin/chromium).
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+const mode = required("E2E_MODE");
+const appUrl = required("APP_URL").replace(/\/+$/, "");
+const apiUrl = required("API_URL").replace(/\/+$/, "");
+const apiLog = required("API_LOG");
+const shots = join(required("SCREENSHOTS"), mode);
+const run = `${Date.now().toString(36)}-${mode}`;
+const password = "correct horse battery staple";
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+class StepFailed extends Error {}
+
+function expect(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new StepFailed(message);
+}
+
+let stepNo = 0;
+
+async function step(name: string, page: Page, body: () => Promise<void>) {
+  stepNo += 1;
+  const label = `${String(stepNo).padStart(2, "0")}-${name}`;
+  const started = Date.now();
+  try {
+    await body();
+  } catch (error) {
+    await page.screenshot({ path: join(shots, `${label}-FAILED.png`), fullPage: true }).catch(() => {});
+    console.error(`[e2e ${mode}] FAIL ${label}: ${error instanceof Error ? error.message : error}`);
+    throw error;
+  }
+  await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
+  console.log(`[e2e ${mode}] ok   ${label} (${Date.now() - started} ms)`);
+}
+
+/** What the page sent to and got back from the API (Playwright sees the real browser traffic). */
+type Exchange = { method: string; url: string; status: number; authorization?: string };
+
+function watch(page: Page): Exchange[] {
+  const seen: Exchange[] = [];
+  page.on("response", (response) => {
+    const request = response.request();
+    const url = request.url();
+    if (!url.startsWith(apiUrl) && !url.startsWith(`${appUrl}/api/auth/`)) return;
+    seen.push({
+      method: request.method(),
+      url,
+      status: response.status(),
+      authorization: request.headers()["authorization"],
+    });
+  });
+  page.on("pageerror", (error) => console.error(`[e2e ${mode}] page error: ${error.message}`));
+  return seen;
+}
+
+function lastBearer(seen: Exchange[]): string {
+  const sent = seen.filter((e) => e.url.startsWith(apiUrl) && e.authorization?.startsWith("Bearer "));
+  expect(sent.length, "no request to the API carried a bearer token");
+  return sent[sent.length - 1].authorization!.slice("Bearer ".length);
+}
+
+async function register(context: BrowserContext, who: string) {
+  const page = await context.newPage();
+  const seen = watch(page);
+  const email = `${who}-${run}@example.com`;
+  await step(`register-${who}`, page, async () => {
+    await page.goto(`${appUrl}/register`);
+    await page.getByLabel("Name").fill(`${who} ${mode}`);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(`${appUrl}/dashboard`);
+    await page.locator('[data-testid="tasks"][data-loaded="true"]').waitFor({ state: "attached" });
+  });
+  const userId = (await page.getByTestId("user-id").textContent())?.trim() ?? "";
+  return { page, seen, email, userId };
+}
+
+async function taskTitles(page: Page) {
+  return page.locator('[data-testid="task"] .title').allTextContents();
+}
+
+async function waitForTaskCount(page: Page, count: number) {
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="task"]').length === n,
+    count,
+  );
+}
+
+async function reloadDashboard(page: Page) {
+  await page.reload();
+  await page.locator('[data-testid="tasks"][data-loaded="true"]').waitFor({ state: "attached" });
+}
+
+function apiLogLines(): Record<string, unknown>[] {
+  return readFileSync(apiLog, "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function main() {
+  mkdirSync(shots, { recursive: true });
+  const browser: Browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  try {
+    await checklist(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function checklist(browser: Browser) {
+  const contextA = await browser.newContext();
+  contextA.setDefaultTimeout(15_000);
+  const a = await register(contextA, "ada");
+  const { page } = a;
+
+  await step("dashboard-shows-user", page, async () => {
+    expect(a.userId.length > 0, "the dashboard shows no user id");
+    expect((await page.getByTestId("user-email").textContent()) === a.email, "wrong email shown");
+    expect((await page.getByTestId("token-mode").textContent()) === mode, "the app runs another token mode");
+  });
+
+  await step("protected-endpoint", page, async () => {
+    await page.getByRole("button", { name: "Test protected endpoint" }).click();
+    const shown = await page.getByTestId("protected-user-id").textContent();
+    expect(shown === a.userId, `the API's user_id ${shown} is not the Better Auth user id ${a.userId}`);
+    // The token the browser sent is the one this mode promises.
+    const token = lastBearer(a.seen);
+    const header = decodeProtectedHeader(token);
+    const claims = decodeJwt(token);
+    expect(claims.sub === a.userId, "the token's sub is not the user id");
+    if (mode === "exchange") {
+      expect(header.alg === "HS256", `exchange token alg ${header.alg}`);
+      expect(
+        JSON.stringify(Object.keys(claims).sort()) === JSON.stringify(["exp", "iat", "sub"]),
+        `exchange token claims ${Object.keys(claims)}`,
+      );
+      expect(claims.exp! - claims.iat! === 900, "exchange token does not live 15 minutes");
+    } else {
+      expect(header.alg === "EdDSA", `JWT plugin token alg ${header.alg}`);
+      expect(claims.iss === appUrl && claims.aud === appUrl, "JWT plugin token iss/aud is not the app URL");
+    }
+    // The browser made a CORS preflight (Authorization is not a simple header): the API logged it.
+    const preflight = apiLogLines().some((l) => l.method === "OPTIONS" && l.path === "/api/protected" && l.status === 200);
+    expect(preflight, "no OPTIONS preflight for /api/protected in the API log");
+  });
+
+  await step("create-three-tasks", page, async () => {
+    for (const title of ["first task", "second task", "third task"]) {
+      await page.getByTestId("new-task-title").fill(title);
+      await page.getByRole("button", { name: "Add task" }).click();
+      await page.locator('[data-testid="task"] .title', { hasText: title }).waitFor();
+    }
+    await waitForTaskCount(page, 3);
+    const titles = await taskTitles(page);
+    expect(titles.join("|") === "third task|second task|first task", `tasks shown: ${titles}`);
+  });
+
+  await step("reload-and-load-more", page, async () => {
+    await reloadDashboard(page);
+    await waitForTaskCount(page, 2); // TASKS_PAGE_SIZE=2: the third is on the next page
+    await page.getByRole("button", { name: "Load more" }).click();
+    await waitForTaskCount(page, 3);
+    const titles = await taskTitles(page);
+    expect(titles.join("|") === "third task|second task|first task", `tasks after load more: ${titles}`);
+    expect(!(await page.getByRole("button", { name: "Load more" }).isVisible()), "Load more after the last page");
+    expect(a.seen.some((e) => e.url.includes("cursor=") && e.status === 200), "no request followed the Link header");
+  });
+
+  await step("toggle-and-delete", page, async () => {
+    // A controlled checkbox: it shows the new state once the API has answered the PATCH.
+    await page.getByRole("checkbox", { name: "Completed: second task" }).click();
+    await page.locator('[data-testid="task"].done .title', { hasText: "second task" }).waitFor();
+    await page.locator('[data-testid="task"]', { hasText: "first task" }).getByRole("button", { name: "Delete" }).click();
+    await waitForTaskCount(page, 2);
+    expect(!(await page.getByTestId("tasks-error").isVisible()), "the dashboard shows an error");
+  });
+
+  await step("reload-shows-the-same-two", page, async () => {
+    await reloadDashboard(page);
+    await waitForTaskCount(page, 2);
+    const titles = await taskTitles(page);
+    expect(titles.join("|") === "third task|second task", `tasks after reload: ${titles}`);
+    expect(await page.getByRole("checkbox", { name: "Completed: second task" }).isChecked(), "toggle was lost");
+    expect(!(await page.getByRole("checkbox", { name: "Completed: third task" }).isChecked()), "wrong task toggled");
+    expect(!(await page.getByRole("button", { name: "Load more" }).isVisible()), "Load more with only two tasks");
+  });
+
+  await step("retry-with-a-fresh-token-on-401", page, async () => {
+    // Revoke the token the page holds, at the API; the client must get a new one and retry.
+    const revoked = lastBearer(a.seen);
+    const signout = await fetch(`${apiUrl}/api/auth/signout`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${revoked}` },
+    });
+    expect(signout.status === 200, `revoking the page's token at the API: ${signout.status}`);
+    // Next second, so the fresh token differs from the revoked one (iat has 1 s resolution).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const before = a.seen.length;
+    await page.getByRole("button", { name: "Test protected endpoint" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=protected-user-id]").length === 1);
+    await page.waitForFunction(
+      (id) => document.querySelector("[data-testid=protected-user-id]")?.textContent === id,
+      a.userId,
+    );
+    const calls = a.seen.slice(before).filter((e) => e.url === `${apiUrl}/api/protected` && e.method === "GET");
+    expect(calls.length === 2, `expected 2 calls to /api/protected, saw ${calls.length}`);
+    expect(calls[0].status === 401 && calls[1].status === 200, `statuses ${calls.map((c) => c.status)}`);
+    expect(calls[0].authorization === `Bearer ${revoked}`, "the first try did not use the cached token");
+    expect(calls[1].authorization !== calls[0].authorization, "the retry reused the revoked token");
+  });
+
+  await step("api-without-token-is-401", page, async () => {
+    const result = await page.evaluate(async (url) => {
+      const res = await fetch(`${url}/api/protected`);
+      return { status: res.status, body: await res.json() };
+    }, apiUrl);
+    expect(result.status === 401, `GET /api/protected without a token: ${result.status}`);
+    expect(result.body.error === "missing_token", `error ${JSON.stringify(result.body)}`);
+  });
+
+  // A second user, in a browser context of their own, never sees the first user's tasks.
+  const contextB = await browser.newContext();
+  contextB.setDefaultTimeout(15_000);
+  const b = await register(contextB, "bob");
+  await step("second-user-sees-only-own-tasks", b.page, async () => {
+    expect(b.userId && b.userId !== a.userId, "the second user has the first user's id");
+    await b.page.getByTestId("no-tasks").waitFor();
+    await b.page.getByTestId("new-task-title").fill("bob's task");
+    await b.page.getByRole("button", { name: "Add task" }).click();
+    await waitForTaskCount(b.page, 1);
+    await reloadDashboard(b.page);
+    await waitForTaskCount(b.page, 1);
+    const titles = await taskTitles(b.page);
+    expect(titles.join("|") === "bob's task", `second user's tasks: ${titles}`);
+    // Even asked directly, the API does not show Bob one of Ada's tasks.
+    const adaTask = await page.locator('[data-testid="task"]').first().getAttribute("data-task-id");
+    const res = await fetch(`${apiUrl}/api/tasks/${adaTask}`, {
+      headers: { Authorization: `Bearer ${lastBearer(b.seen)}` },
+    });
+    expect(res.status === 404, `Bob reading Ada's task: ${res.status}`);
+  });
+
+  await step("first-user-still-sees-two", page, async () => {
+    await reloadDashboard(page);
+    await waitForTaskCount(page, 2);
+    const titles = await taskTitles(page);
+    expect(titles.join("|") === "third task|second task", `first user's tasks: ${titles}`);
+  });
+
+  await step("sign-out", page, async () => {
+    const held = lastBearer(a.seen);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${appUrl}/`);
+    // The session is gone: no token for this browser any more ...
+    const tokenPath = mode === "exchange" ? "/api/auth/backend-token" : "/api/auth/token";
+    const status = await page.evaluate(async (path) => (await fetch(path)).status, tokenPath);
+    expect(status === 401, `${tokenPath} after sign out: ${status}`);
+    // ... and the token it held was revoked at the API.
+    const res = await fetch(`${apiUrl}/api/protected`, { headers: { Authorization: `Bearer ${held}` } });
+    expect(res.status === 401, `the signed-out token still works: ${res.status}`);
+  });
+
+  await step("dashboard-redirects-to-login", page, async () => {
+    await page.goto(`${appUrl}/dashboard`);
+    await page.waitForURL(`${appUrl}/login`);
+  });
+
+  await step("api-log-has-the-user", page, async () => {
+    const lines = apiLogLines();
+    const access = lines.find(
+      (l) => l.message === "request" && l.method === "GET" && l.path === "/api/protected" &&
+        l.status === 200 && l.user_id === a.userId,
+    );
+    expect(access, `no JSON access line for GET /api/protected with user_id ${a.userId}`);
+    expect(typeof access.request_id === "string" && typeof access.duration_ms === "number", "access line fields");
+    const text = readFileSync(apiLog, "utf8");
+    expect(!text.includes(lastBearer(a.seen)), "a bearer token reached the API log");
+  });
+
+  await contextB.close();
+  await contextA.close();
+}
+
+main().then(
+  () => console.log(`[e2e ${mode}] all ${stepNo} steps passed`),
+  (error) => {
+    if (!(error instanceof StepFailed)) console.error(error);
+    process.exit(1);
+  },
+);
