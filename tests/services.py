@@ -48,6 +48,15 @@ def postgres_reason(url, error=None):
     )
 
 
+def postgresql_suite_reason(what):
+    """A test of PostgreSQL-only behaviour, in a suite run on SQLite (the plain `pytest`)."""
+    return (
+        f"{what}: run the suite on PostgreSQL, `createdb -h 127.0.0.1 -U postgres ironmind_test` "
+        "once, then `TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/ironmind_test "
+        "pytest`"
+    )
+
+
 def postgres_problem(url):
     """None when PostgreSQL answers at ``url``, else why not."""
     if url is None:

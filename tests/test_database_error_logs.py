@@ -1,10 +1,9 @@
 """A database error is logged with its cause, never with statement parameters or the password."""
 
-import pytest
 from sqlalchemy import text
 
 from ironmind_api.extensions import db as _db
-from tests.conftest import bearer, mint
+from tests.conftest import bearer, mint, only_on_postgresql
 
 SECRET_VALUE = "parameter-secret-4711@example.com"
 PASSWORD = "hunter2-db-password"
@@ -53,11 +52,7 @@ def test_a_failed_statement_is_logged_with_its_cause_not_its_parameters(make_app
 def test_a_statement_timeout_is_logged_with_its_cause_not_its_parameters(
     make_app, database_uri, db, log_lines
 ):
-    if not database_uri.startswith("postgresql"):
-        pytest.skip(
-            "statement_timeout is PostgreSQL's: run with "
-            "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest"
-        )
+    only_on_postgresql(database_uri, "statement_timeout is PostgreSQL's")
     app = make_app(DB_STATEMENT_TIMEOUT_MS=100, REVOCATION_LISTEN=False)
 
     @app.get("/slow")
