@@ -16,6 +16,7 @@ from sqlalchemy import text
 from config import TestingConfig
 from ironmind_api import create_app
 from ironmind_api.extensions import db as _db
+from tests import services
 
 SECRET = TestingConfig.BETTER_AUTH_SECRET
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,13 @@ def require(available, reason):
     if IN_CI:
         pytest.fail(f"CI=true but {reason}")
     pytest.skip(reason)
+
+
+def only_on_postgresql(database_uri, what):
+    """Skip a PostgreSQL-only test when the suite runs on SQLite, in CI too: CI's SQLite run
+    skips it and its PostgreSQL run (.ci/steps/30-tests-postgres.sh) runs it."""
+    if not database_uri.startswith("postgresql"):
+        pytest.skip(services.postgresql_suite_reason(what))
 
 
 def require_service(problem):

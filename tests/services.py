@@ -48,6 +48,15 @@ def postgres_reason(url, error=None):
     )
 
 
+def postgresql_suite_reason(what):
+    """A test of PostgreSQL-only behaviour, in a suite run on SQLite (the plain `pytest`)."""
+    return (
+        f"{what}: run the suite on PostgreSQL, `createdb -h 127.0.0.1 -U postgres ironmind_test` "
+        "once, then `TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/ironmind_test "
+        "pytest`"
+    )
+
+
 def postgres_problem(url):
     """None when PostgreSQL answers at ``url``, else why not."""
     if url is None:
@@ -121,12 +130,16 @@ def initdb_reason(pg_bin):
 SCRATCH_PORTS = range(18660, 18670)
 
 
-def free_port(ports=SCRATCH_PORTS):
-    """The first port of ``ports`` that can be bound on 127.0.0.1 (so nothing listens there)."""
+def free_port(ports=SCRATCH_PORTS, reuse_address=False):
+    """The first port of ``ports`` that can be bound on 127.0.0.1 (so nothing listens there).
+
+    ``reuse_address`` probes as servers that set SO_REUSEADDR bind (gunicorn, http.server,
+    werkzeug, Node): a port whose old connections are in TIME_WAIT counts as free.
+    """
     for port in ports:
         with socket.socket() as probe:
-            # As servers bind: a port in TIME_WAIT is free, one with a listener is not.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_address:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:

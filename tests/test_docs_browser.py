@@ -23,7 +23,7 @@ OPERATIONS = [
 
 @pytest.fixture
 def served_app(app, db):
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    server = make_server("127.0.0.1", free_port(reuse_address=True), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -66,8 +66,19 @@ def test_chromium_and_initdb_reasons_name_the_package_to_install():
     assert services.initdb_reason("/usr/lib/postgresql/16/bin") is None
 
 
+def test_a_postgresql_only_test_says_how_to_run_the_suite_on_postgresql():
+    reason = services.postgresql_suite_reason("statement_timeout is PostgreSQL's")
+    assert "`createdb -h 127.0.0.1 -U postgres ironmind_test`" in reason
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/ironmind_test"
+    assert f"`TEST_DATABASE_URL={url} pytest`" in reason
+    with pytest.raises(Skipped, match="createdb"):
+        tests.conftest.only_on_postgresql("sqlite:///x.db", "PostgreSQL only")
+    tests.conftest.only_on_postgresql(url, "PostgreSQL only")  # runs there
+
+
 def test_every_reason_carries_a_command():
     reasons = [
+        services.postgresql_suite_reason("x"),
         services.postgres_reason(None),
         services.postgres_reason("postgresql+psycopg://u@h:5432/d", "OperationalError"),
         services.redis_reason("redis://h:6379/0", True),

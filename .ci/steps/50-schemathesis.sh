@@ -8,22 +8,8 @@ PG_HOST="${SCHEMATHESIS_PG_HOST:-127.0.0.1}"
 DB_NAME="${SCHEMATHESIS_DB:-ironmind_ci_schemathesis_$$_$(date +%s)_$RANDOM}"
 # 60 examples per operation: about 1.5 minutes on the 2-core machine (100 took 3).
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-60}"
-free_port() {  # the first port of 18660-18669 nothing listens on
-  python - <<'PY'
-import socket, sys
-for port in range(18660, 18670):
-    with socket.socket() as probe:
-        # As gunicorn binds: a port in TIME_WAIT is free, one with a listener is not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        print(port)
-        sys.exit(0)
-sys.exit("no free port in 18660-18669 (set SCHEMATHESIS_PORT)")
-PY
-}
+# The first port of 18660-18669 nothing listens on (probed as gunicorn binds: SO_REUSEADDR).
+free_port() { python -c 'from tests.services import free_port; print(free_port(reuse_address=True))'; }
 PORT="${SCHEMATHESIS_PORT:-$(free_port)}"
 BASE="http://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, make_url, text
 
+from tests import services
 from tests.conftest import require_service
 from tests.reliability.harness import Server
 from tests.services import postgres_problem, postgres_url, redis_problem
@@ -39,11 +40,7 @@ def redis_url():
 
 
 def free_port():
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError(f"no free port in {PORTS}")
+    return services.free_port(PORTS, reuse_address=True)
 
 
 @pytest.fixture(scope="module")

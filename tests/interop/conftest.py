@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import services
 from tests.conftest import SECRET, require_service
 from tests.services import node_problem
 
@@ -33,14 +34,7 @@ def _node_required():
 
 def free_port():
     first, last = (int(part) for part in PORTS.split("-"))
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
+    return services.free_port(range(first, last + 1))
 
 
 def post_json(url, body=None):

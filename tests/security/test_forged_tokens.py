@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
+from tests import services
 from tests.conftest import SECRET, bearer
 
 PORTS = range(18400, 18500)
@@ -57,11 +57,7 @@ class JwksHandler(BaseHTTPRequestHandler):
 
 
 def free_port():
-    for port in PORTS:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port in 18400-18499")
+    return services.free_port(PORTS, reuse_address=True)
 
 
 @pytest.fixture(scope="module")
