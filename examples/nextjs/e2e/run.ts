@@ -293,6 +293,30 @@ async function checklist(browser: Browser) {
     await page.waitForURL(`${appUrl}/login`);
   });
 
+  await step("sign-in-again", page, async () => {
+    await page.getByLabel("Email").fill(a.email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${appUrl}/dashboard`);
+    await page.locator('[data-testid="tasks"][data-loaded="true"]').waitFor({ state: "attached" });
+    expect((await page.getByTestId("user-id").textContent()) === a.userId, "signed in as someone else");
+    expect((await taskTitles(page)).join("|") === "third task|second task", "tasks after signing in again");
+  });
+
+  await step("refused-token-and-no-session-go-to-login", page, async () => {
+    // The API refuses the page's token and the session has ended meanwhile (cookies gone):
+    // the client cannot get a fresh token, so it sends the user to /login.
+    const held = lastBearer(a.seen);
+    const revoke = await fetch(`${apiUrl}/api/auth/signout`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${held}` },
+    });
+    expect(revoke.status === 200, `revoking the page's token at the API: ${revoke.status}`);
+    await contextA.clearCookies();
+    await page.getByRole("button", { name: "Test protected endpoint" }).click();
+    await page.waitForURL(`${appUrl}/login`);
+  });
+
   await step("api-log-has-the-user", page, async () => {
     const lines = apiLogLines();
     const access = lines.find(
