@@ -1,4 +1,5 @@
-# System packages the tests need: Debian's chromium for the /api/docs screenshot test.
+# System packages the tests need: Debian's chromium for the /api/docs screenshot test and the
+# Next.js end-to-end checklist (examples/nextjs/e2e.sh, step 70).
 # Installs only what is missing, so a machine that already has it pays nothing.
 set -euo pipefail
 if [[ ! -x /usr/bin/chromium ]]; then

@@ -72,6 +72,15 @@ function lastBearer(seen: Exchange[]): string {
   return sent[sent.length - 1].authorization!.slice("Bearer ".length);
 }
 
+/** Revoke a token at the API (signing out with a frontend token revokes exactly that token). */
+async function revokeAtApi(token: string) {
+  const res = await fetch(`${apiUrl}/api/auth/signout`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(res.status === 200, `revoking the page's token at the API: ${res.status}`);
+}
+
 async function register(context: BrowserContext, who: string) {
   const page = await context.newPage();
   const seen = watch(page);
@@ -216,11 +225,7 @@ async function checklist(browser: Browser) {
   await step("retry-with-a-fresh-token-on-401", page, async () => {
     // Revoke the token the page holds, at the API; the client must get a new one and retry.
     const revoked = lastBearer(a.seen);
-    const signout = await fetch(`${apiUrl}/api/auth/signout`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${revoked}` },
-    });
-    expect(signout.status === 200, `revoking the page's token at the API: ${signout.status}`);
+    await revokeAtApi(revoked);
     // Next second, so the fresh token differs from the revoked one (iat has 1 s resolution).
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const before = a.seen.length;
@@ -290,6 +295,25 @@ async function checklist(browser: Browser) {
 
   await step("dashboard-redirects-to-login", page, async () => {
     await page.goto(`${appUrl}/dashboard`);
+    await page.waitForURL(`${appUrl}/login`);
+  });
+
+  await step("sign-in-again", page, async () => {
+    await page.getByLabel("Email").fill(a.email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${appUrl}/dashboard`);
+    await page.locator('[data-testid="tasks"][data-loaded="true"]').waitFor({ state: "attached" });
+    expect((await page.getByTestId("user-id").textContent()) === a.userId, "signed in as someone else");
+    expect((await taskTitles(page)).join("|") === "third task|second task", "tasks after signing in again");
+  });
+
+  await step("refused-token-and-no-session-go-to-login", page, async () => {
+    // The API refuses the page's token and the session has ended meanwhile (cookies gone):
+    // the client cannot get a fresh token, so it sends the user to /login.
+    await revokeAtApi(lastBearer(a.seen));
+    await contextA.clearCookies();
+    await page.getByRole("button", { name: "Test protected endpoint" }).click();
     await page.waitForURL(`${appUrl}/login`);
   });
 
