@@ -1,17 +1,17 @@
 """A database error is logged with its cause, never with statement parameters or the password."""
 
-import pytest
 from sqlalchemy import text
 
 from ironmind_api.extensions import db as _db
-from tests.conftest import bearer, mint
+from tests.conftest import bearer, mint, require_service
+from tests.services import free_port, postgres_problem, postgres_url
 
 SECRET_VALUE = "parameter-secret-4711@example.com"
 PASSWORD = "hunter2-db-password"
 
 
 def test_an_unreachable_database_is_logged_with_its_cause_not_its_password(make_app, log_lines):
-    closed = 19398  # in this suite's range; nothing listens there
+    closed = free_port()  # bindable, so nothing listens there
     app = make_app(
         SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://ironmind:{PASSWORD}@127.0.0.1:{closed}/x",
         REVOCATION_LISTEN=False,
@@ -50,15 +50,12 @@ def test_a_failed_statement_is_logged_with_its_cause_not_its_parameters(make_app
     assert "Traceback" not in str(log_lines())
 
 
-def test_a_statement_timeout_is_logged_with_its_cause_not_its_parameters(
-    make_app, database_uri, db, log_lines
-):
-    if not database_uri.startswith("postgresql"):
-        pytest.skip(
-            "statement_timeout is PostgreSQL's: run with "
-            "TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test pytest"
-        )
-    app = make_app(DB_STATEMENT_TIMEOUT_MS=100, REVOCATION_LISTEN=False)
+def test_a_statement_timeout_is_logged_with_its_cause_not_its_parameters(make_app, log_lines):
+    url = postgres_url()  # statement_timeout is PostgreSQL's; the statement needs no table
+    require_service(postgres_problem(url))
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=url, DB_STATEMENT_TIMEOUT_MS=100, REVOCATION_LISTEN=False
+    )
 
     @app.get("/slow")
     def slow():
