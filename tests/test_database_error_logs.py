@@ -4,14 +4,14 @@ from sqlalchemy import text
 
 from ironmind_api.extensions import db as _db
 from tests.conftest import bearer, mint, require_service
-from tests.services import postgres_problem, postgres_url
+from tests.services import free_port, postgres_problem, postgres_url
 
 SECRET_VALUE = "parameter-secret-4711@example.com"
 PASSWORD = "hunter2-db-password"
 
 
 def test_an_unreachable_database_is_logged_with_its_cause_not_its_password(make_app, log_lines):
-    closed = 19398  # in this suite's range; nothing listens there
+    closed = free_port()  # bindable, so nothing listens there
     app = make_app(
         SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://ironmind:{PASSWORD}@127.0.0.1:{closed}/x",
         REVOCATION_LISTEN=False,
@@ -51,8 +51,7 @@ def test_a_failed_statement_is_logged_with_its_cause_not_its_parameters(make_app
 
 
 def test_a_statement_timeout_is_logged_with_its_cause_not_its_parameters(make_app, log_lines):
-    # statement_timeout is PostgreSQL's; the statement needs no table, so any database will do.
-    url = postgres_url()
+    url = postgres_url()  # statement_timeout is PostgreSQL's; the statement needs no table
     require_service(postgres_problem(url))
     app = make_app(
         SQLALCHEMY_DATABASE_URI=url, DB_STATEMENT_TIMEOUT_MS=100, REVOCATION_LISTEN=False

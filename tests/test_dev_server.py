@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,19 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import APP_VARIABLES, ROOT
-
-PORTS = range(19350, 19390)
-
-
-def free_port():
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
+from tests.services import free_port
 
 
 @pytest.fixture

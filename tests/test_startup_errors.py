@@ -3,8 +3,9 @@
 import pytest
 
 from tests.conftest import run_command
+from tests.services import free_port
 
-CLOSED_PORT = 19399  # in this suite's range; nothing listens there
+CLOSED_PORT = free_port()  # bindable, so nothing listens there (and nothing here gets to bind)
 WEAK_SECRET = (
     "error: BETTER_AUTH_SECRET must be set to a value of at least 32 characters (not the "
     "development default) when APP_ENV=production; generate one with: "
