@@ -46,7 +46,7 @@ SCENARIOS = (
 FULL = {
     "users": 1000, "tasks": 1_000_000, "heavy_tasks": 10_000, "duration_s": 6,
     "warmup_s": 1, "rss_first": 10_000, "rss_total": 100_000, "rss_time_limit_s": 260,
-    "compare_rounds": 3, "compare_s": 4,
+    "compare_rounds": 3, "compare_s": 3,
 }
 QUICK = {
     "users": 100, "tasks": 50_000, "heavy_tasks": 10_000, "duration_s": 1,
@@ -65,7 +65,11 @@ COMPARE = (
     ("list_gunicorn", "api", "GET /api/tasks?limit=50, the API on gunicorn"),
     ("list_granian", "granian", "GET /api/tasks?limit=50, the API on granian"),
     ("list_peer", "peer", "GET /api/tasks?limit=50, the FastAPI peer"),
+    ("create_gunicorn", "api", "POST /api/tasks, the API on gunicorn"),
 )
+# With --before REV: the same routes served by the API as of that commit, for before/after.
+BEFORE_CASES = ("protected_gunicorn", "protected_eddsa_gunicorn", "list_gunicorn",
+                "create_gunicorn")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DEEP_PAGES = 100  # pages of 50 skipped: the deep page starts 5,000 tasks in
 PAGE = 50
@@ -511,6 +515,9 @@ def main(argv=None):
     parser.add_argument("--no-rss", action="store_true", help="skip the worker-memory phase")
     parser.add_argument("--no-compare", action="store_true",
                         help="skip the side-by-side phase (ceiling, gunicorn, granian, peer)")
+    parser.add_argument("--before", metavar="REV",
+                        help="also serve the API as of this commit (git archive, same gunicorn "
+                             "settings, port+5) in the side-by-side rounds: before/after")
     parser.add_argument("--no-layers", action="store_true",
                         help="skip the in-process CPU measurement (python -m bench.layers)")
     args = parser.parse_args(argv)
@@ -660,6 +667,23 @@ def run(args):
         wait_http(f"{peer}/health")
         servers = {"bare": (bare, bare_proc.pid), "api": (api, api_proc.pid),
                    "granian": (granian, granian_proc.pid), "peer": (peer, peer_proc.pid)}
+        before_proc = None
+        if args.before:
+            before_dir = TMP / "before"
+            shutil.rmtree(before_dir, ignore_errors=True)
+            before_dir.mkdir(parents=True)
+            archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, check=True,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(before_dir)], input=archive, check=True)
+            before_url = f"http://127.0.0.1:{args.port + 5}"
+            before_proc = start("before", ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                                dict(server_env, GUNICORN_BIND=f"127.0.0.1:{args.port + 5}"),
+                                cwd=before_dir)
+            wait_http(f"{before_url}/health")
+            servers["before"] = (before_url, before_proc.pid)
+            result["before"] = {"rev": subprocess.run(
+                ["git", "rev-parse", "--short", args.before], cwd=ROOT, capture_output=True,
+                text=True).stdout.strip()}
         protected = [("GET", "/api/protected", hs_token, None)]
         page = [("GET", f"/api/tasks?limit={PAGE}", hs_token, None)]
         cases = {
@@ -671,7 +695,12 @@ def run(args):
             "list_gunicorn": ("api", page),
             "list_granian": ("granian", page),
             "list_peer": ("peer", page),
+            "create_gunicorn": ("api", [("POST", "/api/tasks", writer_token,
+                                         '{"title": "Bench task", "description": "Paired."}')]),
         }
+        if before_proc is not None:
+            for name in BEFORE_CASES:
+                cases[name.replace("_gunicorn", "_before")] = ("before", cases[name][1])
         for server, reqs in cases.values():  # warm every worker of every server
             run_wrk(servers[server][0], reqs, 16, settings["warmup_s"])
         wait_idle([m for _, m in servers.values()])
@@ -680,6 +709,8 @@ def run(args):
         result["compare"] = compare_phase(servers, cases, settings)
         stop(granian_proc)
         stop(peer_proc)
+        if before_proc is not None:
+            stop(before_proc)
 
     if args.profile:
         log("profiling scenario 3 at 16 connections with py-spy")

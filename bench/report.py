@@ -120,6 +120,11 @@ COMPARE_TITLES = {
     "list_gunicorn": "`GET /api/tasks?limit=50`, the API on gunicorn",
     "list_granian": "`GET /api/tasks?limit=50`, the API on granian (WSGI, 2 workers)",
     "list_peer": "`GET /api/tasks?limit=50`, FastAPI peer (uvicorn, 2 workers)",
+    "create_gunicorn": "`POST /api/tasks`, the API on gunicorn",
+    "protected_before": "`GET /api/protected` HS256, the API before (`--before`), gunicorn",
+    "protected_eddsa_before": "`GET /api/protected` EdDSA, the API before, gunicorn",
+    "list_before": "`GET /api/tasks?limit=50`, the API before, gunicorn",
+    "create_before": "`POST /api/tasks`, the API before, gunicorn",
 }
 
 
@@ -207,6 +212,24 @@ def _compare(result):
         out.append(f"| {title} | {stat['rps']:.0f} | "
                    f"{_ratio(stat['rps'], ceiling and ceiling['rps'])}x | {stat['p50_ms']} | "
                    f"{stat['server_cpu_ms_per_req']} | {stat['errors']} | {per_round} |")
+    before = result.get("before")
+    if before and cmp_.get("protected_before"):
+        out += ["", f"Before/after in the same rounds: the API at commit `{before['rev']}` "
+                "(before this work) and as measured, both on gunicorn.conf.py:", "",
+                "| route | before: server CPU ms/req | after | after/before | before: req/s | "
+                "after | ",
+                "|---|---:|---:|---:|---:|---:|"]
+        for route, label in (("protected", "`GET /api/protected` HS256"),
+                             ("protected_eddsa", "`GET /api/protected` EdDSA"),
+                             ("list", "`GET /api/tasks?limit=50`"),
+                             ("create", "`POST /api/tasks`")):
+            b, a = cmp_.get(f"{route}_before"), cmp_.get(f"{route}_gunicorn")
+            if not b or not a:
+                continue
+            out.append(f"| {label} | {b['server_cpu_ms_per_req']} | "
+                       f"{a['server_cpu_ms_per_req']} | "
+                       f"{_ratio(a['server_cpu_ms_per_req'], b['server_cpu_ms_per_req'])}x | "
+                       f"{b['rps']:.0f} | {a['rps']:.0f} |")
     in_process = result.get("in_process_us")
     if in_process:
         out += ["", "In-process CPU per request (`python -m bench.layers --core`: through the WSGI "

@@ -102,6 +102,18 @@ api.DEFAULT_ERROR_RESPONSE_NAME = None
 passwords = Passwords()
 
 
+def statements_autocommit():
+    """Let the request's next statements run each in its own transaction, if none has begun.
+
+    For a request that needs exactly one statement (a list page, a task INSERT): the driver
+    then sends no BEGIN and no COMMIT/ROLLBACK, so the statement is one round trip. A session
+    that already began (e.g. the revocation lookup ran) keeps its transaction.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def close_session(exc):
     """Close the request's session; a connection lost meanwhile must not turn into a 500.
 

@@ -52,3 +52,54 @@ def test_a_new_subject_is_provisioned_on_its_first_write_only(client, db, statem
     count = db.session.scalar(select(func.count()).where(Task.user_id == "ba-new-subject"))
     assert count == 2
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+@pytest.fixture
+def isolation(db):
+    """(statement start, the connection's isolation level) for each tasks/users statement."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if re.search(r"\b(tasks|users)\b", statement):
+            seen.append((statement.split()[0], conn.get_execution_options().get("isolation_level")))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_one_statement_requests_run_without_begin_and_commit(app, db, user, isolation):
+    """With no transaction begun yet (the revocation copy answered), the INSERT and the page
+    SELECT each run in autocommit: no BEGIN/COMMIT round trips; the row is durable."""
+    from flask import g
+
+    from ironmind_api.tasks.service import insert_task, list_page
+
+    db.session.remove()
+    with app.test_request_context("/api/tasks", method="POST"):
+        g.user_id = user["id"]
+        row = insert_task(user["id"], {"title": "autocommitted", "description": None,
+                                       "completed": False})
+        db.session.remove()
+    with app.test_request_context("/api/tasks"):
+        g.user_id = user["id"]
+        rows, cursor = list_page(user["id"], 50)
+        db.session.remove()
+    assert isolation == [("INSERT", "AUTOCOMMIT"), ("SELECT", "AUTOCOMMIT")]
+    assert [r[0] for r in rows] == [row[0]] and cursor is None
+    assert db.session.get(Task, row[0]).title == "autocommitted"
+
+
+def test_a_begun_transaction_is_kept(app, db, user, isolation):
+    from flask import g
+
+    from ironmind_api.tasks.service import insert_task
+
+    db.session.remove()
+    with app.test_request_context("/api/tasks", method="POST"):
+        g.user_id = user["id"]
+        db.session.scalar(select(func.count()).select_from(User))  # e.g. the revocation lookup
+        insert_task(user["id"], {"title": "in a transaction"})
+        db.session.remove()
+    assert isolation[-1][0] == "INSERT" and isolation[-1][1] != "AUTOCOMMIT"
+    assert db.session.scalar(select(func.count()).where(Task.title == "in a transaction")) == 1

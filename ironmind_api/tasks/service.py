@@ -11,7 +11,7 @@ from werkzeug.exceptions import abort
 
 from ..auth.service import provision_current_user
 from ..errors import ApiError
-from ..extensions import UTCDateTime, db, utcnow
+from ..extensions import UTCDateTime, db, statements_autocommit, utcnow
 from .models import Task
 from .schemas import TASK_ROW_ATTRIBUTES
 
@@ -40,10 +40,12 @@ def get_own_task(task_id, for_update=False):
 def insert_task(user_id, fields):
     """Insert a task and return its stored row (TASK_ROW_ATTRIBUTES), committed.
 
-    One INSERT ... RETURNING and the COMMIT. The token's user row is provisioned only when
-    the insert finds it missing (the foreign key refuses it: a first write of a Better Auth
+    One INSERT ... RETURNING, committed by itself (no BEGIN/COMMIT round trips when the
+    request has not begun a transaction). The token's user row is provisioned only when the
+    insert finds it missing (the foreign key refuses it: a first write of a Better Auth
     subject), then the insert runs again.
     """
+    statements_autocommit()
     now = utcnow()
     statement = (
         insert(TASKS)
@@ -64,8 +66,9 @@ def list_page(user_id, limit, cursor=None, completed=None):
     """One page, newest first, and the cursor of the next page (None on the last).
 
     The page is plain rows of TASK_ROW_ATTRIBUTES (a Core select: no ORM objects to build),
-    for dump_task_row.
+    for dump_task_row, read by one statement (no BEGIN/ROLLBACK round trips).
     """
+    statements_autocommit()
     c = TASKS.c
     query = select(*ROW_COLUMNS).where(c.user_id == user_id)
     if completed is not None:
