@@ -6,7 +6,7 @@ from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from jwt.exceptions import PyJWTError
 
-from . import jwks, jws_parse
+from . import hmac_keys, jwks, jws_parse
 from .auth.revocation import is_revoked
 from .errors import ApiError, error_response
 from .openapi import SECURITY_SCHEME, document, error_ref
@@ -68,6 +68,8 @@ def configure_jwt(jwt, app):
     # flask-jwt-extended parses each token four times; PyJWT's parse is memoised (pure parse
     # of identical bytes only, verification still runs in full): see jws_parse.
     jws_parse.install()
+    # The HMAC secret's "is it an asymmetric key?" checks, once per secret: see hmac_keys.
+    hmac_keys.install()
     jwks.init_app(app)
     jwt.decode_key_loader(jwks.decode_key)
     jwt.token_verification_loader(claims_are_acceptable)
