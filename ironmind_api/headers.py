@@ -30,6 +30,12 @@ def configure_http(app):
 
 def add_security_headers(response):
     headers = response.headers
+    # CORS headers depend on the request's Origin (flask-cors sends none without one).
+    vary = headers.get("Vary")
+    if vary is None:
+        headers["Vary"] = "Origin"
+    elif "origin" not in vary.lower():
+        headers["Vary"] = f"{vary}, Origin"
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     if request.path.startswith(NO_STORE_PREFIXES):

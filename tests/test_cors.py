@@ -44,3 +44,27 @@ def test_origins_come_from_configuration(make_app):
 
     assert granted.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert "Access-Control-Allow-Origin" not in refused.headers
+
+
+def test_a_request_without_origin_gets_no_cors_headers_and_every_response_varies_on_origin(
+    client,
+):
+    plain = client.get("/health")
+    from_frontend = client.get("/health", headers={"Origin": "http://localhost:3000"})
+
+    assert not [name for name in plain.headers.keys() if name.startswith("Access-Control-")]
+    assert from_frontend.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    assert from_frontend.headers["Access-Control-Allow-Credentials"] == "true"
+    for response in (plain, from_frontend):
+        assert response.headers.getlist("Vary") == ["Origin"]
+
+
+def test_several_origins_still_vary_on_origin_once(make_app):
+    app = make_app(CORS_ORIGINS=["https://a.example", "https://b.example"])
+
+    response = app.test_client().get("/health", headers={"Origin": "https://b.example"})
+
+    assert response.headers["Access-Control-Allow-Origin"] == "https://b.example"
+    vary_lines = response.headers.getlist("Vary")
+    varies = [v.strip().lower() for line in vary_lines for v in line.split(",")]
+    assert varies.count("origin") == 1
