@@ -146,3 +146,27 @@ def test_development_allows_rerunning_the_postman_collection_production_keeps_10
         check=True,
     ).stdout.splitlines()
     assert out == ["100 per minute", "10 per minute"]
+
+
+def test_flask_limiters_private_hooks_the_app_drops_are_still_where_it_looks(limited):
+    """ratelimit.py removes Flask-Limiter's after_request/teardown hooks by their private names:
+    this fails loudly when a new Flask-Limiter renames or reshapes them."""
+    from flask import Flask
+
+    from ironmind_api.ratelimit import limiter_response_hooks
+
+    plain = Flask(__name__)
+    limiter.init_app(plain)
+    after, teardown = limiter_response_hooks(plain)  # StopIteration if they moved
+    assert after in plain.after_request_funcs[None]
+    assert teardown in plain.teardown_request_funcs[None]
+
+    app = limited()
+    with pytest.raises(StopIteration):
+        limiter_response_hooks(app)  # the API's app runs without them
+    # ... and still limits, with Retry-After, where a limit is declared.
+    client = app.test_client()
+    statuses = [post(client, "/api/auth/signin").status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    assert_rate_limited(post(client, "/api/auth/signin"))
+
