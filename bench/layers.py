@@ -70,6 +70,42 @@ def without_cors(app):
     return app
 
 
+def with_cors_always_send(app):
+    """flask-cors sending its headers also without an Origin, as before always_send=False."""
+    import flask_cors
+
+    without_cors(app)
+    flask_cors.CORS(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        supports_credentials=True,
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Link", "Location", "Retry-After"],
+    )
+    return app
+
+
+def with_limiter_response_hooks(app):
+    """Flask-Limiter's after_request and teardown hooks again, as before they were dropped."""
+    from functools import partial
+
+    from flask_limiter import Limiter
+
+    from ironmind_api.extensions import limiter
+
+    app.after_request_funcs[None].append(partial(Limiter._Limiter__inject_headers, limiter))
+    app.teardown_request_funcs[None].append(limiter._Limiter__release_context)
+    return app
+
+
+def with_plain_ensure_sync(app):
+    """Flask's ensure_sync asking inspect for every hook of every request again."""
+    from flask import Flask
+
+    app.ensure_sync = Flask.ensure_sync.__get__(app)
+    return app
+
+
 def with_cookie_session(app):
     """Flask's default session interface, as before the API installed NoSessions."""
     from flask.sessions import SecureCookieSessionInterface
@@ -139,6 +175,10 @@ def main(argv=None):
         from ironmind_api import jws_parse
     except ImportError:  # an older tree (per-commit comparisons): no memo to switch
         jws_parse = None
+    try:
+        from ironmind_api import hmac_keys
+    except ImportError:
+        hmac_keys = None
 
     argv = sys.argv[1:] if argv is None else argv
 
@@ -166,6 +206,18 @@ def main(argv=None):
         if jws_parse:
             jws_parse.uninstall()
 
+    def hmac_checks_per_token():
+        import jwt as pyjwt
+        from jwt.algorithms import HMACAlgorithm
+
+        for name, hash_alg in (hmac_keys.HASHES if hmac_keys else {}).items():
+            pyjwt.unregister_algorithm(name)
+            pyjwt.register_algorithm(name, HMACAlgorithm(hash_alg))
+
+    def restore_hmac():
+        if hmac_keys:
+            hmac_keys.install()
+
     with base.app_context():
         _seed_tasks("bench-subject", 60)
     write = {"method": "POST", "json": {"title": "Bench task", "description": "In-process."},
@@ -187,6 +239,14 @@ def main(argv=None):
         ("  with PyJWT parsing the token four times again (no jws_parse memo)",
          base, path, auth, four_parses),
         ("  with Flask's own JSON provider again", with_flask_json(make_app()), path, auth, None),
+        ("  with flask-cors' headers also without an Origin again (always_send)",
+         with_cors_always_send(make_app()), path, auth, None),
+        ("  with Flask-Limiter's after_request and teardown hooks again",
+         with_limiter_response_hooks(make_app()), path, auth, None),
+        ("  with Flask's ensure_sync asking inspect per call again",
+         with_plain_ensure_sync(make_app()), path, auth, None),
+        ("  with PyJWT checking the HMAC secret on every token again",
+         base, path, auth, hmac_checks_per_token),
         ("GET /api/tasks?limit=50", base, "/api/tasks?limit=50", auth, None, page),
         ("POST /api/tasks", base, "/api/tasks", auth, None, write),
     ]
@@ -201,6 +261,7 @@ def main(argv=None):
             access_log.disabled = False
             if jws_parse:
                 jws_parse.install()
+            restore_hmac()
             if switch:
                 switch()
             kwargs = dict(extra[0]) if extra else {}
@@ -210,6 +271,7 @@ def main(argv=None):
     access_log.disabled = False
     if jws_parse:
         jws_parse.install()
+    restore_hmac()
     if "--json" in argv:
         print(json.dumps(best))
         return
