@@ -114,9 +114,6 @@ class Config:
     ARGON2_MEMORY_COST = 19456
     ARGON2_PARALLELISM = 1
 
-    TASKS_PAGE_DEFAULT = 50
-    TASKS_PAGE_MAX = 100
-
     API_TITLE = "IRONMIND API"
     API_VERSION = "1.0.0"
     OPENAPI_VERSION = "3.0.3"
@@ -126,6 +123,7 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
     OPENAPI_SWAGGER_UI_CONFIG = {"docExpansion": "list", "tryItOutEnabled": False}
+
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
@@ -153,7 +151,6 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     APP_ENV = "production"
     BETTER_AUTH_SECRET = os.environ.get("BETTER_AUTH_SECRET") or ""
-
 
 
 def finalize(config):

@@ -1,68 +1,42 @@
-"""IRONMIND API: the Flask backend of a Next.js + Better Auth application."""
+"""IRONMIND API: the Flask backend of a Next.js application whose users sign in with Better Auth."""
 
-from flask import Flask, request
+from flask import Flask
 
 from config import config_from_env, finalize
 
-from . import openapi, schema
-from .auth import revocation
+from . import migration_check, openapi
+from .auth import passwords, revocation, tokens
 from .cli import register_commands
-from .errors import ApiError, register_error_handlers
-from .extensions import api, close_session, cors, db, jwt, migrate, passwords
-from .headers import configure_http
-from .json_provider import OrjsonProvider
+from .db import close_session, db
+from .errors import register_error_handlers
+from .extensions import api, cors, jwt, migrate
+from .http import access_log, headers, parsing, proxies, ratelimit, sessions
+from .http.json import OrjsonProvider
 from .logs import configure_logging
-from .ratelimit import configure_rate_limits
-from .security import configure_jwt
-
-BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-SYNC_MEMO_SIZE = 1024
-
-
-class IronmindFlask(Flask):
-    """Flask, with ``ensure_sync``'s answer kept per function.
-
-    Flask calls ``ensure_sync`` for every hook and view of every request (about a dozen per
-    request here), and each call asks ``inspect.iscoroutinefunction`` again: some 25 us per
-    request for an answer that never changes for a given function. Flask documents
-    ``ensure_sync`` as the method to override; a coroutine function still goes through
-    Flask's own ``async_to_sync``, once per request as before (its wrapper is not kept).
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._sync_functions = {}
-
-    def ensure_sync(self, func):
-        try:
-            if self._sync_functions.get(func):
-                return func
-        except TypeError:  # an unhashable callable: ask Flask every time
-            return super().ensure_sync(func)
-        synced = super().ensure_sync(func)
-        if synced is func:
-            if len(self._sync_functions) >= SYNC_MEMO_SIZE:
-                self._sync_functions.clear()  # hooks are registered once; this only bounds it
-            self._sync_functions[func] = True
-        return synced
 
 
 def create_app(config_class=None, **overrides):
-    app = IronmindFlask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder=None)
     app.json = OrjsonProvider(app)
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
     finalize(app.config)
     configure_logging(app)
     configure_http(app)
-    register_request_hooks(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
-    configure_rate_limits(app)
     register_commands(app)
-    schema.init_app(app)
+    migration_check.init_app(app)
     return app
+
+
+def configure_http(app):
+    sessions.init_app(app)
+    proxies.init_app(app)
+    access_log.init_app(app)
+    headers.init_app(app)
+    app.before_request(parsing.require_json_body)
 
 
 def register_extensions(app):
@@ -70,7 +44,7 @@ def register_extensions(app):
     app.teardown_appcontext(close_session)
     migrate.init_app(app, db)
     jwt.init_app(app)
-    configure_jwt(jwt, app)
+    tokens.init_app(app)
     revocation.init_app(app)
     passwords.init_app(app)
     cors.init_app(
@@ -78,12 +52,13 @@ def register_extensions(app):
         origins=app.config["CORS_ORIGINS"],
         # A request without an Origin is not a CORS request: it gets no CORS headers (they
         # grant a browser nothing there), which spares flask-cors building them per request.
-        # Responses say "Vary: Origin" instead (headers.py), so no cache mixes the two.
+        # Responses say "Vary: Origin" instead (http/headers.py), so no cache mixes the two.
         always_send=False,
         supports_credentials=True,
         allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         expose_headers=["X-Request-ID", "Link", "Location", "Retry-After"],
     )
+    ratelimit.init_app(app)
     api.init_app(app, spec_kwargs=openapi.spec_kwargs())
     openapi.register_docs(app, api)
 
@@ -96,18 +71,3 @@ def register_blueprints(app):
 
     for blueprint in (health_blp, auth_blp, protected_blp, tasks_blp):
         api.register_blueprint(blueprint)
-
-
-def register_request_hooks(app):
-    app.before_request(require_json_body)
-
-
-def require_json_body():
-    """Refuse a body that is not JSON before any view tries to parse it."""
-    if request.method not in BODY_METHODS or request.routing_exception is not None:
-        return
-    has_body = bool(request.content_length) or "chunked" in request.headers.get(
-        "Transfer-Encoding", ""
-    )
-    if (has_body or request.content_type) and not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Request bodies must be application/json.")

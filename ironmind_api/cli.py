@@ -9,11 +9,11 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from . import schema
+from . import migration_check
 from .auth import maintenance, service
 from .auth.schemas import signup_schema
+from .db import db, describe_database_error
 from .errors import ApiError
-from .extensions import db, describe_database_error
 
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
 
@@ -42,9 +42,9 @@ def reports_database_errors(callback):
         try:
             return callback(*args, **kwargs)
         except DBAPIError as error:
-            if schema.is_missing_table(error):
+            if migration_check.is_missing_table(error):
                 behind = f"{describe_database_error(error)}: the schema is behind"
-                raise CommandError(f"{behind}; {schema.UPGRADE_HINT}") from None
+                raise CommandError(f"{behind}; {migration_check.UPGRADE_HINT}") from None
             if isinstance(error, DATABASE_DOWN) or error.connection_invalidated:
                 raise database_unreachable(error) from None
             raise
@@ -106,8 +106,8 @@ def purge_tokens(batch_size):
 def db_check():
     """Exit 0 when the database is at the migrations' head, 1 when `db upgrade` is needed."""
     try:
-        current = schema.check()
-    except schema.SchemaBehind as behind:
+        current = migration_check.check()
+    except migration_check.SchemaBehind as behind:
         raise CommandError(str(behind)) from None
     finally:
         db.session.remove()

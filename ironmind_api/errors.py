@@ -1,13 +1,14 @@
-"""The contract's single error shape, and every handler that produces it."""
+"""The contract's single error shape, the errors views raise, and every handler."""
 
 import logging
 
 from flask import g, jsonify
+from marshmallow import Schema, fields
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db, describe_database_error
+from .db import describe_database_error, rollback_quietly
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,72 @@ DEFAULT_CODES = {
 }
 
 
-class ApiError(Exception):
-    """An error a view raises to answer with a specific contract code."""
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    request_id = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields", keys=fields.String(), values=fields.List(fields.String())
+    )
 
-    def __init__(self, status, error, message, headers=None):
-        super().__init__(message)
-        self.status, self.error, self.message, self.headers = status, error, message, headers
+
+class ApiError(Exception):
+    """An error answered with a contract code: raise a new instance (or a subclass) each time.
+
+    A subclass fixes ``status``, ``error`` and ``message``; the arguments override them.
+    """
+
+    status = 500
+    error = "internal_error"
+    message = "An unexpected error occurred."
+
+    def __init__(self, status=None, error=None, message=None, headers=None):
+        self.status = status or self.status
+        self.error = error or self.error
+        self.message = message or self.message
+        self.headers = headers
+        super().__init__(self.message)
+
+
+class BadRequest(ApiError):
+    status, error = 400, "bad_request"
+
+
+class NotFound(ApiError):
+    status, error, message = 404, *DEFAULT_CODES[404]
+
+
+class Unauthorized(ApiError):
+    status, error = 401, "invalid_token"
+
+
+class ServiceUnavailable(ApiError):
+    status, error = 503, "service_unavailable"
+
+
+class MissingToken(Unauthorized):
+    error, message = "missing_token", "A bearer access token is required."
+
+
+class InvalidToken(Unauthorized):
+    error, message = "invalid_token", "The access token is invalid."
+
+
+class TokenExpired(Unauthorized):
+    error, message = "token_expired", "The access token has expired."
+
+
+class TokenRevoked(Unauthorized):
+    error, message = "token_revoked", "The token has been revoked."
+
+
+class InvalidCredentials(Unauthorized):
+    error, message = "invalid_credentials", "Invalid email or password."
+
+
+class EmailTaken(ApiError):
+    status, error = 409, "email_taken"
+    message = "An account with this email already exists."
 
 
 def error_response(status, error=None, message=None, fields=None, headers=None):
@@ -76,7 +137,7 @@ def handle_http_exception(exc):
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
-    headers = {k: v for k, v in (data.get("headers") or {}).items()}
+    headers = dict(data.get("headers") or {})
     if status == 405:
         headers["Allow"] = ", ".join(exc.valid_methods or [])
     if status == 422:
@@ -107,24 +168,25 @@ def handle_api_error(exc):
 
 
 def handle_database_unavailable(exc):
-    _rollback()
+    rollback_quietly()
     log.error("database unavailable: %s", describe_database_error(exc))
     return error_response(503, message="The database is unavailable; try again shortly.")
 
 
 def handle_unexpected(exc):
-    _rollback()
+    rollback_quietly()
     log.exception("unhandled error")
     return error_response(500)
 
 
-def _rollback():
-    # On a dead connection the rollback itself can fail; the answer must still be JSON.
-    try:
-        db.session.rollback()
-    except Exception:
-        log.warning("rollback failed; the session is discarded")
-        db.session.remove()
+def handle_database_error(exc):
+    if exc.connection_invalidated:
+        return handle_database_unavailable(exc)
+    # No traceback: its last line is the driver's whole message, whose detail lines can quote
+    # row values (PostgreSQL's "Key (email)=(…) already exists.").
+    rollback_quietly()
+    log.error("database error: %s", describe_database_error(exc))
+    return error_response(500)
 
 
 def register_error_handlers(app):
@@ -135,15 +197,5 @@ def register_error_handlers(app):
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(InterfaceError, handle_database_unavailable)
     app.register_error_handler(PoolTimeoutError, handle_database_unavailable)
-    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
-
-
-def _database_error(exc):
-    if exc.connection_invalidated:
-        return handle_database_unavailable(exc)
-    # No traceback: its last line is the driver's whole message, whose detail lines can quote
-    # row values (PostgreSQL's "Key (email)=(…) already exists.").
-    _rollback()
-    log.error("database error: %s", describe_database_error(exc))
-    return error_response(500)

@@ -1,11 +1,13 @@
+"""/health and /health/ready: liveness, and readiness (database answers, schema at head)."""
+
 import logging
 
 from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import schema
-from .extensions import db, describe_database_error
-from .openapi import Blueprint
+from . import migration_check
+from .blueprint import Blueprint
+from .db import db, describe_database_error
 
 blp = Blueprint("health", __name__, url_prefix="/health", description="Liveness and readiness.")
 log = logging.getLogger(__name__)
@@ -39,8 +41,8 @@ def health():
 def ready():
     """Report whether the database answers and is at the migrations' head."""
     try:
-        schema.check()
-    except schema.SchemaBehind as behind:
+        migration_check.check()
+    except migration_check.SchemaBehind as behind:
         log.warning("readiness check failed: %s", behind)
         return {"status": "unavailable", "database": "ok", "schema": "behind"}, 503
     except SQLAlchemyError as exc:  # any failure to answer means not ready

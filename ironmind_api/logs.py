@@ -1,18 +1,14 @@
-"""JSON log lines on stdout, with the request's id and user attached by a filter."""
+"""JSON log lines on stdout (python-json-logger), with the request's id and user attached."""
 
 import logging
 import re
 import sys
-import time
-import uuid
 
-from flask import g, has_request_context, request
+from flask import g, has_request_context
 from flask.logging import default_handler
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-access_log = logging.getLogger("ironmind_api.access")
 
 
 class RequestContextFilter(logging.Filter):
@@ -76,40 +72,9 @@ def configure_logging(app):
     handler.setLevel(app.config["LOG_LEVEL"])
     root.setLevel(app.config["LOG_LEVEL"])
     app.logger.removeHandler(default_handler)
-    # The access line below replaces the development server's own per-request line; its
-    # start-up lines (" * Running on http://…") still say where `flask run` listens.
+    # The access line (http/access_log.py) replaces the development server's own request
+    # lines; its start-up lines (" * Running on http://…") still say where `flask run` listens.
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, DevServerRequestLines) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(DevServerRequestLines())
     app.extensions["log_handler"] = handler
-    app.before_request(_start_request)
-    app.after_request(_finish_request)
-
-
-def _start_request():
-    context = g._get_current_object()
-    context.request_started = time.perf_counter()
-    supplied = request.headers.get("X-Request-ID", "")
-    context.request_id = supplied if REQUEST_ID_PATTERN.fullmatch(supplied) else uuid.uuid4().hex
-    context.user_id = None
-
-
-def _finish_request(response):
-    context = g._get_current_object()  # one proxy lookup instead of one per attribute
-    response.headers["X-Request-ID"] = request_id = context.request_id
-    started = getattr(context, "request_started", None)
-    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
-    req = request._get_current_object()
-    access_log.info(
-        "request",
-        extra={
-            "method": req.method,
-            "path": req.path,
-            "status": response.status_code,
-            "duration_ms": duration_ms,
-            "remote_addr": req.remote_addr,
-            "request_id": request_id,
-            "user_id": getattr(context, "user_id", None),
-        },
-    )
-    return response

@@ -1,13 +1,10 @@
-"""The OpenAPI document's shared parts: error responses, bearer security, schema names, docs UI.
+"""The OpenAPI document: flask-smorest's Api, the contract's error responses, Swagger UI.
 
 Views stay thin: a JSON body, a path parameter or ``auth_required`` is enough for an
 operation to be documented with the error responses the contract gives it.
 """
 
 import http
-import json
-from copy import deepcopy
-from functools import wraps
 from importlib.resources import files
 
 import flask_smorest
@@ -15,13 +12,11 @@ from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Blueprint as FlaskBlueprint
-from flask import request, send_from_directory
-from flask_smorest.utils import deepupdate
+from flask import send_from_directory
 from marshmallow import validate
-from webargs.flaskparser import FlaskParser, is_json_request
 
-from .errors import ApiError
-from .schemas import ErrorSchema, Text
+from .errors import ErrorSchema
+from .fields import Text
 
 SECURITY_SCHEME = "bearerAuth"
 SWAGGER_UI_ASSETS = files("flask_swagger_ui") / "dist"
@@ -79,71 +74,27 @@ ERROR_HEADERS = {
 }
 
 
-class JsonParser(FlaskParser):
-    """webargs' parser, refusing what json.loads silently accepts: duplicate keys."""
+class Api(flask_smorest.Api):
+    """flask-smorest's Api; every error response is documented explicitly, in the contract's
+    shape (ContractResponsesPlugin below), so none of its own default error responses."""
 
-    def _raw_load_json(self, req):
-        if not is_json_request(req):
-            return super()._raw_load_json(req)
-        body = req.get_data(cache=True)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise json.JSONDecodeError("Body is not UTF-8", body.decode("latin-1"), 0) from exc
-        try:
-            return json.loads(text, object_pairs_hook=_unique_keys)
-        except RecursionError:
-            raise ApiError(400, "bad_request", "The JSON body is nested too deeply.") from None
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
-def _unique_keys(pairs):
-    result = {}
-    for key, value in pairs:
-        if key in result:
-            raise ApiError(400, "bad_request", f"Duplicate key {key!r} in the JSON body.")
-        result[key] = value
-    return result
+def document(**operation):
+    """A decorator merging raw OpenAPI ``operation`` fields into a view's documentation.
 
-
-class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with the strict JSON parser, enforcing required bodies."""
-
-    ARGUMENTS_PARSER = JsonParser()
-
-    def arguments(self, schema, *, location="json", required=True, **kwargs):
-        parse = super().arguments(schema, location=location, required=required, **kwargs)
-        if location != "json" or not required:
-            return parse
-
-        def decorator(fn):
-            parsing_view = parse(fn)
-
-            @wraps(parsing_view)
-            def view(*args, **kwargs):
-                # webargs reads an empty body as {}, which a PATCH would take as "no change".
-                if not request.get_data(cache=True):
-                    raise ApiError(400, "bad_request", "A JSON request body is required.")
-                return parsing_view(*args, **kwargs)
-
-            return view
-
-        return decorator
-
-
-def document(fn, **operation):
-    """Merge raw OpenAPI ``operation`` fields into a view's documentation."""
-    fn._apidoc = deepcopy(getattr(fn, "_apidoc", {}))
-    fn._apidoc["manual_doc"] = deepupdate(deepcopy(fn._apidoc.get("manual_doc", {})), operation)
-    return fn
+    flask-smorest's ``Blueprint.doc`` (a static method), so any blueprint that registers the
+    view reads them.
+    """
+    return flask_smorest.Blueprint.doc(**operation)
 
 
 def error_responses(*statuses):
     """Document error statuses a view answers beyond the ones derived from its shape."""
 
-    def decorator(fn):
-        return document(fn, responses={status: error_ref(status) for status in statuses})
-
-    return decorator
+    return document(responses={status: error_ref(status) for status in statuses})
 
 
 def error_ref(status):

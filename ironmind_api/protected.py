@@ -1,8 +1,9 @@
-from flask import g
+"""/api/protected: the integration check a frontend calls to see its token accepted."""
+
 from marshmallow import Schema, fields
 
-from .openapi import Blueprint
-from .security import auth_required
+from .auth.guard import auth_required
+from .blueprint import Blueprint
 
 blp = Blueprint(
     "protected", __name__, url_prefix="/api/protected", description="Integration check."
@@ -17,6 +18,6 @@ class ProtectedSchema(Schema):
 @blp.route("", methods=["GET"])
 @auth_required
 @blp.response(200, ProtectedSchema)
-def protected():
+def protected(identity):
     """Confirm that the bearer token is accepted and name its subject."""
-    return {"message": "Access granted to a protected resource.", "user_id": g.user_id}
+    return {"message": "Access granted to a protected resource.", "user_id": identity.user_id}

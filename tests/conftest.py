@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from config import TestingConfig
 from ironmind_api import create_app
-from ironmind_api.extensions import db as _db
+from ironmind_api.db import db as _db
 from tests import services
 
 SECRET = TestingConfig.BETTER_AUTH_SECRET

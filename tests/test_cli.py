@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from ironmind_api.auth.models import RevokedToken, TokenFamily, User
-from ironmind_api.extensions import utcnow
+from ironmind_api.db import utcnow
 from tests.conftest import bearer, run_command
 
 PASSWORD = "correct horse battery"

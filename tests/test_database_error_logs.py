@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from ironmind_api.extensions import db as _db
+from ironmind_api.db import db as _db
 from tests.conftest import bearer, mint, require_service
 from tests.services import free_port, postgres_problem, postgres_url
 

@@ -86,7 +86,7 @@ def test_no_free_pooled_connection_is_a_503(make_app, app, db):
     starved = make_app(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0,
                                                   "pool_timeout": 0.2})
     with starved.app_context():
-        from ironmind_api.extensions import db as starved_db
+        from ironmind_api.db import db as starved_db
 
         held = starved_db.engine.connect()
         try:

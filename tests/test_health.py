@@ -37,7 +37,7 @@ def test_a_request_needing_an_unreachable_database_is_503(make_app, tmp_path):
 def test_ready_asks_the_database_one_query(app, client):
     from sqlalchemy import event
 
-    from ironmind_api.extensions import db
+    from ironmind_api.db import db
 
     statements = []
     with app.app_context():
@@ -87,7 +87,7 @@ def test_start_on_a_database_without_migrations_logs_one_error(
 
     errors = [line for line in log_lines() if line["level"] == "ERROR"]
     assert [(line["logger"], line["message"]) for line in errors] == [
-        ("ironmind_api.schema", BEHIND_LINE)
+        ("ironmind_api.migration_check", BEHIND_LINE)
     ]
 
 

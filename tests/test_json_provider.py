@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from ironmind_api.json_provider import OrjsonProvider
+from ironmind_api.http.json import OrjsonProvider
 
 
 @dataclasses.dataclass

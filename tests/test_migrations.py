@@ -3,7 +3,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ironmind_api.extensions import db as _db
+from ironmind_api.db import db as _db
 
 
 def test_migrations_produce_exactly_the_models_schema(app):

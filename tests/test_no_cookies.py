@@ -2,7 +2,7 @@
 
 from flask import session
 
-from ironmind_api.headers import NoSessions
+from ironmind_api.http.sessions import NoSessions
 
 
 def test_no_response_ever_sets_a_cookie(client, signup, signin):

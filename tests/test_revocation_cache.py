@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, event, make_url, text
 
 from ironmind_api.auth import revocation_cache
-from ironmind_api.extensions import db as _db
-from ironmind_api.extensions import utcnow
+from ironmind_api.db import db as _db
+from ironmind_api.db import utcnow
 from tests.conftest import bearer, require_service
 from tests.reliability.harness import Client, Server, migrate
 from tests.services import postgres_problem, postgres_url

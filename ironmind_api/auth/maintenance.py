@@ -2,7 +2,7 @@
 
 from sqlalchemy import delete, or_, select
 
-from ..extensions import db, utcnow
+from ..db import db, utcnow
 from . import revocation
 from .models import RevokedToken, TokenFamily, User
 

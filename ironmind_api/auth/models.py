@@ -1,14 +1,12 @@
+"""Accounts, sessions (token families) and the revocation list, as tables."""
+
 import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import UTCDateTime, db, utcnow
-
-INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+from ..db import UTCDateTime, db, insert_ignoring_conflicts, utcnow
 
 
 class User(db.Model):
@@ -31,10 +29,9 @@ def ensure_user(user_id, email=None, name=None):
     A subject's email may already belong to another local account: it is then left out
     rather than failing the request, because the subject itself is what owns data here.
     """
-    insert = INSERTS[db.session.get_bind().dialect.name]
     for candidate_email in dict.fromkeys((email and email.lower(), None)):
         values = {"id": user_id, "email": candidate_email, "name": name, "created_at": utcnow()}
-        db.session.execute(insert(User).values(**values).on_conflict_do_nothing())
+        db.session.execute(insert_ignoring_conflicts(User).values(**values))
         if db.session.scalar(select(User.id).where(User.id == user_id)) is not None:
             return
 

@@ -18,13 +18,11 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import delete, func, make_url, select, update
 
-from ..errors import ApiError
-from ..extensions import db, utcnow
+from ..db import db, insert_ignoring_conflicts, utcnow
+from ..errors import InvalidToken, TokenRevoked
 from . import revocation_cache
-from .models import INSERTS, RevokedToken, TokenFamily
+from .models import RevokedToken, TokenFamily
 
-TOKEN_REVOKED = ApiError(401, "token_revoked", "The token has been revoked.")
-NOT_A_SESSION = ApiError(401, "invalid_token", "The refresh token does not belong to a session.")
 MAX_JTI_LENGTH = 64
 # Longer than JWT_DECODE_LEEWAY, so a revocation outlives the token's last accepted second.
 PURGE_MARGIN = timedelta(minutes=5)
@@ -56,10 +54,10 @@ def init_app(app):
     )
 
 
-def is_revoked(jwt_header, jwt_data):
-    """flask-jwt-extended's blocklist check: the synced copy, else one primary-key lookup."""
-    keys = [token_key(jwt_data)]
-    family_id = jwt_data.get("fam")
+def is_revoked(claims):
+    """Is the token, or its session, revoked? The synced copy, else one primary-key lookup."""
+    keys = [token_key(claims)]
+    family_id = claims.get("fam")
     if isinstance(family_id, str) and family_id:
         keys.append(family_key(family_id))
     cache = current_app.extensions.get("revocation_cache")
@@ -96,7 +94,7 @@ def rotate(claims):
     """Spend a refresh token; returns (family id, the refresh jti to issue) or raises 401."""
     family_id, jti, user_id = claims.get("fam"), claims.get("jti"), claims["sub"]
     if not isinstance(family_id, str) or not isinstance(jti, str):
-        raise NOT_A_SESSION
+        raise InvalidToken(message="The refresh token does not belong to a session.")
     now, fresh_jti = utcnow(), new_jti()
     # Compare-and-swap: of two concurrent exchanges of one token, exactly one rotates.
     swapped = db.session.execute(
@@ -121,14 +119,14 @@ def rotate(claims):
     ).scalar_one_or_none()
     if family is None or family.user_id != user_id or family.revoked_at is not None:
         db.session.rollback()
-        raise TOKEN_REVOKED
+        raise TokenRevoked()
     if _within_grace(family, jti, now):
         current_jti = family.refresh_jti
         db.session.rollback()
         return family_id, current_jti
     revoke_family(family_id, now)
     db.session.commit()
-    raise TOKEN_REVOKED
+    raise TokenRevoked()
 
 
 def _within_grace(family, jti, now):
@@ -169,13 +167,9 @@ def purge_expired(now=None):
 
 
 def _add_revoked(key, expires_at):
-    dialect = db.session.get_bind().dialect.name
-    db.session.execute(
-        INSERTS[dialect](RevokedToken)
-        .values(key=key, expires_at=expires_at)
-        .on_conflict_do_nothing()
-    )
-    if dialect == "postgresql":
+    row = {"key": key, "expires_at": expires_at}
+    db.session.execute(insert_ignoring_conflicts(RevokedToken).values(**row))
+    if db.session.get_bind().dialect.name == "postgresql":
         # Sent on commit, and only if the row commits: every process's copy learns the key.
         payload = revocation_cache.payload(key, expires_at)
         db.session.execute(select(func.pg_notify(revocation_cache.CHANNEL, payload)))

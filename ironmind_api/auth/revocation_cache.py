@@ -54,7 +54,7 @@ import time
 import psycopg
 from sqlalchemy import make_url
 
-from ..extensions import describe_database_error
+from ..db import describe_database_error
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
+"""Routes under /api/auth: accounts and the tokens this API issues."""
 
-from ..openapi import Blueprint, error_responses
-from ..ratelimit import auth_rate_limit
-from ..schemas import SuccessSchema
-from ..security import auth_required
+from ..blueprint import Blueprint
+from ..http.ratelimit import auth_rate_limit
+from ..openapi import error_responses
 from . import service
+from .guard import auth_required
 from .schemas import (
     MeSchema,
     RefreshSchema,
@@ -11,6 +12,7 @@ from .schemas import (
     SignoutSchema,
     SignupResponseSchema,
     SignupSchema,
+    SuccessSchema,
     TokenPairSchema,
 )
 
@@ -52,15 +54,15 @@ def refresh(body):
 @auth_required
 @blp.arguments(SignoutSchema, required=False)
 @blp.response(200, SuccessSchema)
-def signout(body):
+def signout(body, identity):
     """Sign the current session out: its access and refresh tokens stop working."""
-    service.sign_out(body["refresh_token"])
+    service.sign_out(identity.user_id, identity.claims, body["refresh_token"])
     return {"success": True}
 
 
 @blp.route("/me", methods=["GET"])
 @auth_required
 @blp.response(200, MeSchema)
-def me():
+def me(identity):
     """Return the current user, provisioning a Better Auth subject on first sight."""
-    return {"user": service.current_user()}
+    return {"user": service.current_user(identity.user_id, identity.claims)}

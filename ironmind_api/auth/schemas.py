@@ -1,6 +1,8 @@
+"""What /api/auth reads and answers: accounts, credentials and token pairs."""
+
 from marshmallow import Schema, fields, validate
 
-from ..schemas import Text, Timestamp
+from ..fields import Text, Timestamp
 
 Email = validate.And(validate.Length(max=320), validate.Email(error="Not a valid email address."))
 
@@ -45,9 +47,12 @@ class TokenPairSchema(Schema):
     user = fields.Nested(UserSchema, required=True)
 
 
+class SuccessSchema(Schema):
+    success = fields.Boolean(required=True)
+
+
 class MeSchema(Schema):
     user = fields.Nested(UserSchema, required=True)
 
 
 signup_schema = SignupSchema()
-signin_schema = SigninSchema()

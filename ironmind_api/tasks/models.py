@@ -1,10 +1,12 @@
+"""Tasks, one row each, owned by a user."""
+
 import uuid
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import UTCDateTime, db, utcnow
+from ..db import UTCDateTime, db, utcnow
 
 
 class Task(db.Model):

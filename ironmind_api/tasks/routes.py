@@ -1,17 +1,18 @@
-from flask import current_app, g, url_for
+"""Routes under /api/tasks: the signed-in user's tasks."""
 
-from ..extensions import db
-from ..openapi import Blueprint
-from ..security import auth_required
+from flask import current_app, url_for
+
+from ..auth.guard import auth_required
+from ..blueprint import Blueprint
+from . import service
 from .schemas import (
     TaskQuerySchema,
     TaskSchema,
-    dump_task_row,
+    task_json,
     task_patch_schema,
     task_schema,
     tasks_schema,
 )
-from .service import get_own_task, insert_task, list_page
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="The current user's tasks.")
 
@@ -28,18 +29,18 @@ LOCATION_HEADER = {
         "schema": {"type": "string", "format": "uri"},
     }
 }
+# Views answer with task_json (a Response passes flask-smorest's decorator as it is); the
+# schemas in @blp.response document those answers.
 
 
 @blp.route("", methods=["GET"])
 @auth_required
 @blp.arguments(TaskQuerySchema, location="query", error_status_code=400)
 @blp.response(200, tasks_schema, headers=NEXT_PAGE_HEADER)
-def list_tasks(query):
+def list_tasks(query, identity):
     """List the current user's tasks, newest first, a page at a time."""
-    rows, next_cursor = list_page(g.user_id, **query)
-    # tasks_schema documents this page; dump_task_row is its dump compiled once (a Response
-    # passes flask-smorest's decorator as it is).
-    page = current_app.json.response([dump_task_row(row) for row in rows])
+    rows, next_cursor = service.list_page(identity.user_id, **query)
+    page = current_app.json.response([task_json(row) for row in rows])
     if next_cursor is None:
         return page
     return page, 200, {"Link": f'<{_next_url(query, next_cursor)}>; rel="next"'}
@@ -49,53 +50,49 @@ def list_tasks(query):
 @auth_required
 @blp.arguments(task_schema)
 @blp.response(201, task_schema, headers=LOCATION_HEADER)
-def create_task(body):
+def create_task(body, identity):
     """Create a task for the current user."""
-    task = dump_task_row(insert_task(g.user_id, body))
-    location = url_for("tasks.get_task", task_id=task["id"], _external=True)
-    return current_app.json.response(task), 201, {"Location": location}
+    task = service.insert_task(identity.user_id, body, identity.claims)
+    location = url_for("tasks.get_task", task_id=task.id, _external=True)
+    return _task_response(task), 201, {"Location": location}
 
 
 @blp.route("/<task_id>", methods=["GET"])
 @auth_required
 @blp.response(200, task_schema)
-def get_task(task_id):
+def get_task(task_id, identity):
     """Return one of the current user's tasks."""
-    return get_own_task(task_id)
+    return _task_response(service.get_own_task(identity.user_id, task_id))
 
 
 @blp.route("/<task_id>", methods=["PUT"])
 @auth_required
 @blp.arguments(TaskSchema)
 @blp.response(200, task_schema)
-def replace_task(body, task_id):
+def replace_task(body, task_id, identity):
     """Replace a task's writable fields."""
-    return _update(get_own_task(task_id, for_update=True), body)
+    return _task_response(service.update_task(identity.user_id, task_id, body))
 
 
 @blp.route("/<task_id>", methods=["PATCH"])
 @auth_required
 @blp.arguments(task_patch_schema)
 @blp.response(200, task_schema)
-def update_task(body, task_id):
+def update_task(body, task_id, identity):
     """Change some of a task's writable fields."""
-    return _update(get_own_task(task_id, for_update=True), body)
+    return _task_response(service.update_task(identity.user_id, task_id, body))
 
 
 @blp.route("/<task_id>", methods=["DELETE"])
 @auth_required
 @blp.response(204)
-def delete_task(task_id):
+def delete_task(task_id, identity):
     """Delete a task."""
-    db.session.delete(get_own_task(task_id))
-    db.session.commit()
+    service.delete_task(identity.user_id, task_id)
 
 
-def _update(task, changes):
-    for name, value in changes.items():
-        setattr(task, name, value)
-    db.session.commit()
-    return task
+def _task_response(task):
+    return current_app.json.response(task_json(task))
 
 
 def _next_url(query, cursor):

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from config import Config, TestingConfig
 from ironmind_api import create_app
-from ironmind_api.extensions import db
+from ironmind_api.db import db
 
 from .harness import Client, is_service_unavailable, mint, subject
 

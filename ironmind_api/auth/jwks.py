@@ -1,31 +1,15 @@
-"""Better Auth JWT-plugin tokens: the key for a token, from the JWKS when it is asymmetric.
-
-flask-jwt-extended asks ``decode_key`` for the key of every token it decodes; PyJWT then
-verifies the signature and exp/nbf/iat with it. The key's family always follows the token's
-``alg``: an HMAC token gets the shared secret, an asymmetric one a public key from the JWKS,
-never the other way round.
-"""
+"""Better Auth JWT-plugin tokens' public keys: the JWKS, fetched and cached per process."""
 
 import logging
 import threading
 import time
 
-from flask import current_app
 from jwt import PyJWKClient
-from jwt.exceptions import (
-    InvalidAlgorithmError,
-    InvalidAudienceError,
-    InvalidIssuerError,
-    InvalidTokenError,
-    PyJWKClientError,
-    PyJWKSetError,
-)
+from jwt.exceptions import InvalidTokenError, PyJWKClientError, PyJWKSetError
 
-from .errors import ApiError
+from ..errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
-
-HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 
 
 class KeySet:
@@ -64,10 +48,8 @@ class KeySet:
         if key is not None:
             return key
         if not self._reachable:
-            raise ApiError(
-                503,
-                "service_unavailable",
-                "The token's signing keys cannot be fetched right now; try again shortly.",
+            raise ServiceUnavailable(
+                message="The token's signing keys cannot be fetched right now; try again shortly.",
                 headers={"Retry-After": str(max(1, round(self._refetch_interval)))},
             )
         raise InvalidTokenError("no key in the JWKS matches the token's kid")
@@ -93,43 +75,14 @@ class KeySet:
         log.info("jwks fetched: %d signing keys", len(self._keys))
 
 
-def init_app(app):
-    """Create the app's JWKS key set when Better Auth JWT-plugin tokens are enabled."""
-    config = app.config
-    if config["JWKS_URL"]:
-        app.extensions["jwks"] = KeySet(
-            config["JWKS_URL"],
-            config["JWKS_ALGORITHMS"],
-            fetch_timeout=config["JWKS_FETCH_TIMEOUT"],
-            refetch_interval=config["JWKS_REFETCH_INTERVAL"],
-            max_age=config["JWKS_MAX_AGE"],
-        )
-
-
-def decode_key(jwt_header, jwt_data):
-    """flask-jwt-extended's decode_key_loader: pick the key by the token's algorithm family."""
-    alg = jwt_header.get("alg")
-    if alg not in current_app.config["JWT_DECODE_ALGORITHMS"]:
-        raise InvalidAlgorithmError("The specified alg value is not allowed")
-    if alg in HMAC_ALGORITHMS:
-        return current_app.config["JWT_SECRET_KEY"]
-    keys = current_app.extensions.get("jwks")
-    if keys is None or alg not in keys.algorithms:
-        raise InvalidAlgorithmError("The specified alg value is not allowed")
-    check_issuer_and_audience(jwt_data)
-    # A PyJWK carries its own algorithm; PyJWT refuses a token whose alg differs from it.
-    return keys.key(jwt_header.get("kid"))
-
-
-def check_issuer_and_audience(claims):
-    """Refuse an asymmetric token not issued by and for the configured Better Auth.
-
-    These are the token's still unverified claims; PyJWT verifies the signature over them
-    right after, so a token that passes both checks was signed with exactly these claims.
-    """
-    if claims.get("iss") != current_app.config["JWT_ISSUER"]:
-        raise InvalidIssuerError("Invalid issuer")
-    audience = claims.get("aud")
-    audiences = [audience] if isinstance(audience, str) else audience
-    if not isinstance(audiences, list) or current_app.config["JWT_AUDIENCE"] not in audiences:
-        raise InvalidAudienceError("Invalid audience")
+def key_set(config):
+    """The app's JWKS key set when Better Auth JWT-plugin tokens are enabled, else None."""
+    if not config["JWKS_URL"]:
+        return None
+    return KeySet(
+        config["JWKS_URL"],
+        config["JWKS_ALGORITHMS"],
+        fetch_timeout=config["JWKS_FETCH_TIMEOUT"],
+        refetch_interval=config["JWKS_REFETCH_INTERVAL"],
+        max_age=config["JWKS_MAX_AGE"],
+    )

@@ -1,6 +1,6 @@
-"""Fields and schemas shared by every blueprint."""
+"""Marshmallow fields shared by every blueprint's schemas."""
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import ValidationError, fields
 
 
 class Text(fields.String):
@@ -31,16 +31,3 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
-
-
-class ErrorSchema(Schema):
-    error = fields.String(required=True)
-    message = fields.String(required=True)
-    request_id = fields.String(required=True)
-    fields_ = fields.Dict(
-        data_key="fields", keys=fields.String(), values=fields.List(fields.String())
-    )
-
-
-class SuccessSchema(Schema):
-    success = fields.Boolean(required=True)

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db, describe_database_error
+from .db import db, describe_database_error, rollback_quietly
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def current_revisions():
     try:
         return frozenset(db.session.scalars(CURRENT_SQL))
     except SQLAlchemyError as error:
-        _rollback()
+        rollback_quietly()
         if is_missing_table(error):
             return frozenset()
         raise
@@ -98,9 +98,3 @@ def is_missing_table(error):
         return True
     return "no such table" in str(orig)
 
-
-def _rollback():
-    try:
-        db.session.rollback()
-    except SQLAlchemyError:
-        db.session.remove()

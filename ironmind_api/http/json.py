@@ -9,6 +9,8 @@ to Flask's provider unchanged, as does ``dumps`` (non-compact, for callers outsi
 Request bodies are still parsed by the standard library: what a client may send is unchanged.
 """
 
+import weakref
+
 import orjson
 from flask.json.provider import DefaultJSONProvider
 
@@ -25,14 +27,20 @@ OPTIONS = (
 class OrjsonProvider(DefaultJSONProvider):
     """Responses (``jsonify``, flask-smorest, error bodies) via orjson; ``dumps`` as Flask's."""
 
+    def __init__(self, app):
+        super().__init__(app)
+        self.app = weakref.proxy(app)  # as Flask's provider keeps it: usable outside a request
+
     def response(self, *args, **kwargs):
-        obj = self._prepare_response_obj(args, kwargs)
-        compact = self.compact or (self.compact is None and not self._app.debug)
+        if args and kwargs:
+            return super().response(*args, **kwargs)  # Flask's own TypeError
+        obj = (args[0] if len(args) == 1 else list(args)) if args else (kwargs or None)
+        compact = self.compact or (self.compact is None and not self.app.debug)
         if compact and self.sort_keys:
             try:
                 body = orjson.dumps(obj, default=self.default, option=OPTIONS)
             except orjson.JSONEncodeError:
                 pass
             else:
-                return self._app.response_class(body, mimetype=self.mimetype)
+                return self.app.response_class(body, mimetype=self.mimetype)
         return super().response(*args, **kwargs)

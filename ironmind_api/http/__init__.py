@@ -1,0 +1,1 @@
+"""The request plumbing every route shares: headers, proxies, JSON, parsing, logs, limits."""
