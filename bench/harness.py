@@ -435,7 +435,7 @@ def explain_list_query(database_url, secret, user_id, cursor):
 
     from config import ProductionConfig
     from ironmind_api import create_app
-    from ironmind_api.extensions import db
+    from ironmind_api.db import db
     from ironmind_api.tasks.service import list_page
 
     app = create_app(
