@@ -1,8 +1,9 @@
 """The benchmark harness behind bench/run: seed, serve with gunicorn as production does, load
 with wrk from a separate process, measure, and write bench/results/<date>.json and the report.
 
-Everything it starts (gunicorn x2, the JWKS server, wrk, py-spy) runs in its own process
-group and is stopped by id on exit, on an error and on SIGINT/SIGTERM.
+Everything it starts (gunicorn for the API, the bare app and the floor app, the JWKS server,
+granian, uvicorn, wrk, py-spy) runs in its own process group and is stopped by id on exit, on
+an error and on SIGINT/SIGTERM.
 """
 
 import argparse
@@ -54,11 +55,14 @@ QUICK = {
     "compare_rounds": 1, "compare_s": 1,
 }
 # The side-by-side phase: each case once per round, rounds alternate (start rotates), c=16.
-# "server" picks the process tree measured: bare/api (gunicorn), granian (the API under
+# "server" picks the process tree measured: bare/floor/api (gunicorn), granian (the API under
 # granian's WSGI server, 2 workers), peer (bench/peer_app.py on uvicorn, 2 workers).
+# The floor (bench/floor_app.py, issue 17) is bare Flask + one jwt.decode + one access line.
 COMPARE = (
     ("ceiling", "bare", "GET / (bare Flask, gunicorn)"),
+    ("floor_hs256", "floor", "GET /api/protected HS256, the floor app on gunicorn"),
     ("protected_gunicorn", "api", "GET /api/protected HS256, the API on gunicorn"),
+    ("floor_eddsa", "floor", "GET /api/protected-eddsa, the floor app (one EdDSA verify)"),
     ("protected_eddsa_gunicorn", "api", "GET /api/protected EdDSA, the API on gunicorn"),
     ("protected_granian", "granian", "GET /api/protected HS256, the API on granian"),
     ("protected_peer", "peer", "GET /api/protected HS256, the FastAPI peer"),
@@ -126,11 +130,13 @@ def _on_signal(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def wait_http(url, timeout=40):
+def wait_http(url, timeout=40, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (127.0.0.1)
+            req = urllib.request.Request(url, headers=headers)  # noqa: S310 (127.0.0.1)
+            with urllib.request.urlopen(req, timeout=2) as resp:  # noqa: S310 (127.0.0.1)
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -503,7 +509,8 @@ def main(argv=None):
     )
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("BENCH_PORT", "18700")),
-        help="first of three 127.0.0.1 ports: API, bare app, JWKS",
+        help="first of the 127.0.0.1 ports: API, +1 bare app, +2 JWKS, +3 granian, +4 peer, "
+             "+5 the API before (--before), +6 the floor app",
     )
     parser.add_argument("--duration", type=float, help="seconds per measured run")
     parser.add_argument("--profile", action="store_true",
@@ -539,7 +546,9 @@ def run(args):
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out_dir = TMP if args.quick else BENCH_DIR / "results"
     api_port, bare_port, jwks_port = args.port, args.port + 1, args.port + 2
+    floor_port = args.port + 6
     api, bare = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
+    floor = f"http://127.0.0.1:{floor_port}"
     issuer = f"http://127.0.0.1:{jwks_port}"
     dsn = f"{args.pg}/{args.db}"
     database_url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -585,6 +594,11 @@ def run(args):
     result["gunicorn"] = gunicorn_settings({"GUNICORN_BIND": f"127.0.0.1:{api_port}"})
     bare_proc = start("bare", ["gunicorn", "-c", "gunicorn.conf.py", "bench.bare_app:app"],
                       dict(server_env, GUNICORN_BIND=f"127.0.0.1:{bare_port}"))
+    # The floor runs from the start (idle until the side-by-side rounds), so that a floor which
+    # does not answer 200 stops the run now, not minutes in.
+    floor_proc = start("floor", ["gunicorn", "-c", "gunicorn.conf.py", "bench.floor_app:app"],
+                       dict(server_env, GUNICORN_BIND=f"127.0.0.1:{floor_port}",
+                            FLOOR_JWKS_FILE=str(TMP / "jwks.json")))
     api_proc = start("api", ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
                      dict(server_env, GUNICORN_BIND=f"127.0.0.1:{api_port}"))
     wait_http(f"{bare}/")
@@ -612,6 +626,14 @@ def run(args):
     status, _, body = http("GET", f"{api}/api/protected", token=ed_token)
     result["eddsa_probe"] = {"status": status, "body": body}
     log(f"EdDSA probe: {status} {body}")
+    wait_http(f"{floor}/api/protected", token=hs_token)
+    result["floor_probe"] = {}
+    for path, token in (("/api/protected", hs_token), ("/api/protected-eddsa", ed_token)):
+        status, _, body = http("GET", f"{floor}{path}", token=token)
+        result["floor_probe"][path] = {"status": status, "body": body}
+        if status != 200:
+            raise RuntimeError(f"the floor app answered {status} to {path}: {body}")
+    log(f"floor app (pid {floor_proc.pid}) answers 200 with both tokens")
 
     mix = [r for name in ("health", "protected_hs256", "protected_eddsa", "tasks_first_page",
                           "tasks_deep_page", "tasks_create") for r in requests[name][1]]
@@ -665,8 +687,9 @@ def run(args):
             "--port", str(peer_port)], server_env)
         wait_http(f"{granian}/health")
         wait_http(f"{peer}/health")
-        servers = {"bare": (bare, bare_proc.pid), "api": (api, api_proc.pid),
-                   "granian": (granian, granian_proc.pid), "peer": (peer, peer_proc.pid)}
+        servers = {"bare": (bare, bare_proc.pid), "floor": (floor, floor_proc.pid),
+                   "api": (api, api_proc.pid), "granian": (granian, granian_proc.pid),
+                   "peer": (peer, peer_proc.pid)}
         before_proc = None
         if args.before:
             before_dir = TMP / "before"
@@ -688,7 +711,9 @@ def run(args):
         page = [("GET", f"/api/tasks?limit={PAGE}", hs_token, None)]
         cases = {
             "ceiling": ("bare", [("GET", "/", None, None)]),
+            "floor_hs256": ("floor", protected),
             "protected_gunicorn": ("api", protected),
+            "floor_eddsa": ("floor", [("GET", "/api/protected-eddsa", ed_token, None)]),
             "protected_eddsa_gunicorn": ("api", [("GET", "/api/protected", ed_token, None)]),
             "protected_granian": ("granian", protected),
             "protected_peer": ("peer", protected),
@@ -731,6 +756,7 @@ def run(args):
 
     stop(api_proc)
     stop(bare_proc)
+    stop(floor_proc)
     stop(jwks_proc)
     if not args.no_layers:
         log("in-process CPU per request (python -m bench.layers --core)")
