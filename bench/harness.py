@@ -1,8 +1,9 @@
 """The benchmark harness behind bench/run: seed, serve with gunicorn as production does, load
 with wrk from a separate process, measure, and write bench/results/<date>.json and the report.
 
-Everything it starts (gunicorn x2, the JWKS server, wrk, py-spy) runs in its own process
-group and is stopped by id on exit, on an error and on SIGINT/SIGTERM.
+Everything it starts (gunicorn for the API, the bare app and the floor app, the JWKS server,
+granian, uvicorn, wrk, py-spy) runs in its own process group and is stopped by id on exit, on
+an error and on SIGINT/SIGTERM.
 """
 
 import argparse
@@ -54,11 +55,14 @@ QUICK = {
     "compare_rounds": 1, "compare_s": 1,
 }
 # The side-by-side phase: each case once per round, rounds alternate (start rotates), c=16.
-# "server" picks the process tree measured: bare/api (gunicorn), granian (the API under
+# "server" picks the process tree measured: bare/floor/api (gunicorn), granian (the API under
 # granian's WSGI server, 2 workers), peer (bench/peer_app.py on uvicorn, 2 workers).
+# The floor (bench/floor_app.py, issue 17) is bare Flask + one jwt.decode + one access line.
 COMPARE = (
     ("ceiling", "bare", "GET / (bare Flask, gunicorn)"),
+    ("floor_hs256", "floor", "GET /api/protected HS256, the floor app on gunicorn"),
     ("protected_gunicorn", "api", "GET /api/protected HS256, the API on gunicorn"),
+    ("floor_eddsa", "floor", "GET /api/protected-eddsa, the floor app (one EdDSA verify)"),
     ("protected_eddsa_gunicorn", "api", "GET /api/protected EdDSA, the API on gunicorn"),
     ("protected_granian", "granian", "GET /api/protected HS256, the API on granian"),
     ("protected_peer", "peer", "GET /api/protected HS256, the FastAPI peer"),
@@ -126,11 +130,13 @@ def _on_signal(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def wait_http(url, timeout=40):
+def wait_http(url, timeout=40, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 (127.0.0.1)
+            req = urllib.request.Request(url, headers=headers)  # noqa: S310 (127.0.0.1)
+            with urllib.request.urlopen(req, timeout=2) as resp:  # noqa: S310 (127.0.0.1)
                 if resp.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -419,13 +425,23 @@ def _median(values):
     return round((ordered[middle - 1] + ordered[middle]) / 2, 3)
 
 
-def in_process_cpu(env):
-    """python -m bench.layers --core --json: CPU us per request through the WSGI app."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.layers", "--core", "--json"], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=300, check=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+def in_process_cpu(env, cwd=ROOT):
+    """python -m bench.layers --core --json: CPU us per request through the WSGI app.
+
+    Returns ({case: us}, None), or ({}, why) when it cannot run (bench/layers.py reaches into
+    the package's private parts, which move): the report then says so instead of losing the run.
+    """
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.layers", "--core", "--json"], cwd=cwd, env=env,
+            capture_output=True, text=True, timeout=300,
+        )
+        if proc.returncode:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            return {}, f"exit status {proc.returncode}: {tail[0]}"
+        return json.loads(proc.stdout.strip().splitlines()[-1]), None
+    except (subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+        return {}, f"{type(exc).__name__}: {exc}"
 
 
 def explain_list_query(database_url, secret, user_id, cursor):
@@ -503,7 +519,8 @@ def main(argv=None):
     )
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("BENCH_PORT", "18700")),
-        help="first of three 127.0.0.1 ports: API, bare app, JWKS",
+        help="first of the 127.0.0.1 ports: API, +1 bare app, +2 JWKS, +3 granian, +4 peer, "
+             "+5 the API before (--before), +6 the floor app",
     )
     parser.add_argument("--duration", type=float, help="seconds per measured run")
     parser.add_argument("--profile", action="store_true",
@@ -539,9 +556,12 @@ def run(args):
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     out_dir = TMP if args.quick else BENCH_DIR / "results"
     api_port, bare_port, jwks_port = args.port, args.port + 1, args.port + 2
+    floor_port = args.port + 6
     api, bare = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
+    floor = f"http://127.0.0.1:{floor_port}"
     issuer = f"http://127.0.0.1:{jwks_port}"
     dsn = f"{args.pg}/{args.db}"
+    before_dir = None  # the API as of --before, unpacked by the side-by-side phase
     database_url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
     secret = secrets.token_urlsafe(36)  # 48 characters, new every run
     server_env = dict(
@@ -585,6 +605,11 @@ def run(args):
     result["gunicorn"] = gunicorn_settings({"GUNICORN_BIND": f"127.0.0.1:{api_port}"})
     bare_proc = start("bare", ["gunicorn", "-c", "gunicorn.conf.py", "bench.bare_app:app"],
                       dict(server_env, GUNICORN_BIND=f"127.0.0.1:{bare_port}"))
+    # The floor runs from the start (idle until the side-by-side rounds), so that a floor which
+    # does not answer 200 stops the run now, not minutes in.
+    floor_proc = start("floor", ["gunicorn", "-c", "gunicorn.conf.py", "bench.floor_app:app"],
+                       dict(server_env, GUNICORN_BIND=f"127.0.0.1:{floor_port}",
+                            FLOOR_JWKS_FILE=str(TMP / "jwks.json")))
     api_proc = start("api", ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
                      dict(server_env, GUNICORN_BIND=f"127.0.0.1:{api_port}"))
     wait_http(f"{bare}/")
@@ -612,6 +637,14 @@ def run(args):
     status, _, body = http("GET", f"{api}/api/protected", token=ed_token)
     result["eddsa_probe"] = {"status": status, "body": body}
     log(f"EdDSA probe: {status} {body}")
+    wait_http(f"{floor}/api/protected", token=hs_token)
+    result["floor_probe"] = {}
+    for path, token in (("/api/protected", hs_token), ("/api/protected-eddsa", ed_token)):
+        status, _, body = http("GET", f"{floor}{path}", token=token)
+        result["floor_probe"][path] = {"status": status, "body": body}
+        if status != 200:
+            raise RuntimeError(f"the floor app answered {status} to {path}: {body}")
+    log(f"floor app (pid {floor_proc.pid}) answers 200 with both tokens")
 
     mix = [r for name in ("health", "protected_hs256", "protected_eddsa", "tasks_first_page",
                           "tasks_deep_page", "tasks_create") for r in requests[name][1]]
@@ -665,8 +698,9 @@ def run(args):
             "--port", str(peer_port)], server_env)
         wait_http(f"{granian}/health")
         wait_http(f"{peer}/health")
-        servers = {"bare": (bare, bare_proc.pid), "api": (api, api_proc.pid),
-                   "granian": (granian, granian_proc.pid), "peer": (peer, peer_proc.pid)}
+        servers = {"bare": (bare, bare_proc.pid), "floor": (floor, floor_proc.pid),
+                   "api": (api, api_proc.pid), "granian": (granian, granian_proc.pid),
+                   "peer": (peer, peer_proc.pid)}
         before_proc = None
         if args.before:
             before_dir = TMP / "before"
@@ -688,7 +722,9 @@ def run(args):
         page = [("GET", f"/api/tasks?limit={PAGE}", hs_token, None)]
         cases = {
             "ceiling": ("bare", [("GET", "/", None, None)]),
+            "floor_hs256": ("floor", protected),
             "protected_gunicorn": ("api", protected),
+            "floor_eddsa": ("floor", [("GET", "/api/protected-eddsa", ed_token, None)]),
             "protected_eddsa_gunicorn": ("api", [("GET", "/api/protected", ed_token, None)]),
             "protected_granian": ("granian", protected),
             "protected_peer": ("peer", protected),
@@ -731,11 +767,25 @@ def run(args):
 
     stop(api_proc)
     stop(bare_proc)
+    stop(floor_proc)
     stop(jwks_proc)
     if not args.no_layers:
         log("in-process CPU per request (python -m bench.layers --core)")
-        result["in_process_us"] = in_process_cpu(server_env)
-        log(f"in-process: {result['in_process_us']}")
+        result["in_process_us"], error = in_process_cpu(server_env)
+        if error:
+            result["in_process_error"] = error
+        log(f"in-process: {result['in_process_us'] or error}")
+        if before_dir is not None:
+            # This tree's layers.py (it copes with older trees) measuring the API as of --before.
+            (before_dir / "bench").mkdir(exist_ok=True)
+            for name in ("__init__.py", "layers.py", "bare_app.py"):
+                if name != "__init__.py" or not (before_dir / "bench" / name).exists():
+                    shutil.copy2(BENCH_DIR / name, before_dir / "bench" / name)
+            log(f"in-process CPU per request of the API before ({args.before})")
+            result["in_process_before_us"], error = in_process_cpu(server_env, cwd=before_dir)
+            if error:
+                result["in_process_before_error"] = error
+            log(f"in-process before: {result['in_process_before_us'] or error}")
     result["jwks_fetches"] = sum(
         1 for line in (TMP / "jwks.log").read_text().splitlines()
         if "jwks-fetch" in line and "harness-ready-check" not in line

@@ -113,6 +113,8 @@ def targets(result):
 
 COMPARE_TITLES = {
     "ceiling": "bare Flask (ceiling), gunicorn",
+    "floor_hs256": "`GET /api/protected` HS256, the floor app (bench/floor_app.py), gunicorn",
+    "floor_eddsa": "`GET /api/protected-eddsa`, the floor app (one EdDSA verify), gunicorn",
     "protected_gunicorn": "`GET /api/protected` HS256, the API on gunicorn",
     "protected_eddsa_gunicorn": "`GET /api/protected` EdDSA via JWKS, the API on gunicorn",
     "protected_granian": "`GET /api/protected` HS256, the API on granian (WSGI, 2 workers)",
@@ -126,6 +128,110 @@ COMPARE_TITLES = {
     "list_before": "`GET /api/tasks?limit=50`, the API before, gunicorn",
     "create_before": "`POST /api/tasks`, the API before, gunicorn",
 }
+
+
+FLOOR = "bare Flask + one HS256 `jwt.decode` + one JSON access line"
+IN_PROCESS_PROTECTED = "GET /api/protected (as shipped)"
+
+
+def _in_process_protected(in_process):
+    """The protected route's in-process figure (by prefix, should layers.py rename the case)."""
+    if IN_PROCESS_PROTECTED in in_process:
+        return in_process[IN_PROCESS_PROTECTED]
+    return next((us for name, us in in_process.items()
+                 if name.startswith("GET /api/protected")), None)
+
+
+def floor_targets(result):
+    """The targets of issue 17: the API against the floor, the least the contract allows.
+
+    Each row also shows the API as of ``--before`` (served in the same rounds) when given.
+    """
+    rows = []
+    cmp_ = result.get("compare") or {}
+    rev = (result.get("before") or {}).get("rev")
+    missing = ("not measured (not in this run's side-by-side rounds)" if cmp_ else
+               "not measured (no side-by-side phase: --no-compare)")
+
+    def cpu(stat):
+        return stat["server_cpu_ms_per_req"]
+
+    def vs_floor(name, floor_name, before_name, factor, target):
+        stat, floor = cmp_.get(name), cmp_.get(floor_name)
+        target = f"{target}, req/s ratio >= {factor}x"
+        if not stat or not floor:
+            rows.append({"target": target, "measured": missing, "met": False})
+            return
+        ratio = _ratio(stat["rps"], floor["rps"])
+        measured = (f"{ratio}x ({stat['rps']} vs {floor['rps']} req/s, medians of "
+                    f"{len(stat['runs'])} alternating rounds; server CPU {cpu(stat)} vs "
+                    f"{cpu(floor)} ms/request)")
+        if stat["errors"] or floor["errors"]:
+            measured += f"; error responses: {stat['errors']}, floor {floor['errors']}"
+        before = cmp_.get(before_name)
+        if before:
+            measured += (f"; before (`{rev}`): {_ratio(before['rps'], floor['rps'])}x "
+                         f"({before['rps']} req/s, server CPU {cpu(before)} ms/request)")
+        rows.append({"target": target, "measured": measured,
+                     "met": ratio is not None and ratio >= factor
+                     and not stat["errors"] and not floor["errors"]})
+
+    vs_floor("protected_gunicorn", "floor_hs256", "protected_before", 0.95,
+             "`/api/protected` HS256 vs the floor app (same gunicorn, c=16)")
+    vs_floor("protected_eddsa_gunicorn", "floor_eddsa", "protected_eddsa_before", 0.90,
+             "`/api/protected` EdDSA vs the floor app doing one EdDSA verify (same gunicorn, "
+             "c=16)")
+
+    target = "in-process CPU per request, `/api/protected` <= 200 us"
+    in_process = result.get("in_process_us") or {}
+    protected_us = _in_process_protected(in_process)
+    if protected_us is None:
+        why = result.get("in_process_error") or "--no-layers, or no protected case"
+        rows.append({"target": target, "measured": f"not measured ({why})", "met": False})
+    else:
+        measured = (f"{protected_us} us (bare Flask {in_process.get('bare Flask app (ceiling)')}"
+                    " us; `python -m bench.layers --core`)")
+        if rev:
+            before_us = _in_process_protected(result.get("in_process_before_us") or {})
+            measured += (f"; before (`{rev}`): {before_us} us" if before_us is not None else
+                         f"; before (`{rev}`): not measured "
+                         f"({result.get('in_process_before_error', 'no protected case')})")
+        rows.append({"target": target, "measured": measured, "met": protected_us <= 200})
+
+    for name, scenario, label in (("list", "tasks_first_page", "list (`GET /api/tasks?limit=50`)"),
+                                  ("create", "tasks_create", "create (`POST /api/tasks`)")):
+        target = f"server CPU per request, {label} <= 2.0 ms"
+        stat = cmp_.get(f"{name}_gunicorn")
+        if not stat:
+            rows.append({"target": target, "measured": missing, "met": False})
+            continue
+        measured = (f"{cpu(stat)} ms (median of {len(stat['runs'])} alternating rounds, "
+                    "gunicorn, c=16")
+        alone = _stat(result, scenario, "16")
+        if alone and alone.get("server_cpu_ms_per_req"):
+            measured += f"; its scenario alone {alone['server_cpu_ms_per_req']} ms"
+        measured += ")"
+        if stat["errors"]:
+            measured += f"; {stat['errors']} error responses"
+        before = cmp_.get(f"{name}_before")
+        if before:
+            measured += (f"; before (`{rev}`): {cpu(before)} ms "
+                         f"(now {_ratio(cpu(stat), cpu(before))}x of it)")
+        rows.append({"target": target, "measured": measured,
+                     "met": cpu(stat) <= 2.0 and not stat["errors"]})
+
+    ceiling = cmp_.get("ceiling")
+    parts = []
+    for floor_name, label in (("floor_hs256", "HS256 floor"), ("floor_eddsa", "EdDSA floor")):
+        floor = cmp_.get(floor_name)
+        if floor and ceiling:
+            parts.append(f"{label} {_ratio(floor['rps'], ceiling['rps'])}x ({floor['rps']} vs "
+                         f"{ceiling['rps']} req/s; server CPU {cpu(floor)} vs {cpu(ceiling)} "
+                         "ms/request)")
+    rows.append({"target": "bare Flask -> floor: the floor's req/s over bare Flask's (same "
+                           "gunicorn, c=16), for information",
+                 "measured": "; ".join(parts) or missing, "met": None})
+    return rows
 
 
 def lean_targets(result):
@@ -192,7 +298,7 @@ def _compare(result):
     settings = result["settings"]
     ceiling = cmp_.get("ceiling")
     out = [
-        "### Side by side: ceiling, the API on gunicorn and granian, the FastAPI peer",
+        "### Side by side: ceiling, floor, the API on gunicorn and granian, the FastAPI peer",
         "",
         f"{settings.get('compare_rounds')} rounds; in each, every row ran once for "
         f"{settings.get('compare_s')} s at 16 connections, the order rotating from round to "
@@ -231,11 +337,23 @@ def _compare(result):
                        f"{_ratio(a['server_cpu_ms_per_req'], b['server_cpu_ms_per_req'])}x | "
                        f"{b['rps']:.0f} | {a['rps']:.0f} |")
     in_process = result.get("in_process_us")
+    before_us = result.get("in_process_before_us") or {}
     if in_process:
         out += ["", "In-process CPU per request (`python -m bench.layers --core`: through the WSGI "
-                "app without a server, best of 6 batches, round robin):", "",
-                "| request | CPU us/request |", "|---|---:|"]
-        out += [f"| {name} | {us} |" for name, us in in_process.items()]
+                "app without a server, best of 6 batches, round robin):", ""]
+        if before_us:
+            out += [f"| request | before (`{result['before']['rev']}`): CPU us/request | "
+                    "CPU us/request |", "|---|---:|---:|"]
+            out += [f"| {name} | {before_us.get(name, '')} | {us} |"
+                    for name, us in in_process.items()]
+        else:
+            out += ["| request | CPU us/request |", "|---|---:|"]
+            out += [f"| {name} | {us} |" for name, us in in_process.items()]
+    for key, what in (("in_process_error", "this tree"),
+                      ("in_process_before_error", "the API before")):
+        if result.get(key):
+            out += ["", f"`python -m bench.layers --core --json` could not run for {what}: "
+                    f"`{result[key]}`."]
     return out + [""]
 
 
@@ -250,9 +368,20 @@ def _pct(value):
     return "n/a" if value is None else f"{value * 100:+.1f}%"
 
 
+def _verdict(met):
+    return "INFO   " if met is None else "MET    " if met else "NOT MET"
+
+
 def target_lines(result):
-    return [f"{'MET    ' if r['met'] else 'NOT MET'} {r['target']}: {r['measured']}"
-            for r in lean_targets(result) + targets(result)]
+    """Issue 17's rows (against the floor) first, then issue 11's and issue 7's."""
+    return [f"{_verdict(r['met'])} {r['target']}: {r['measured']}"
+            for r in floor_targets(result) + lean_targets(result) + targets(result)]
+
+
+def _target_table(rows):
+    cell = {None: "info", True: "**yes**", False: "**NO**"}
+    return (["| target | measured | met? |", "|---|---|---|"]
+            + [f"| {r['target']} | {r['measured']} | {cell[r['met']]} |" for r in rows])
 
 
 def markdown(result, json_path, chart_name):
@@ -270,13 +399,22 @@ def markdown(result, json_path, chart_name):
         f"Whole run {result['elapsed_s']} s. Raw numbers: `{json_path}`."
         + (f" Note: {result['label']}" if result.get("label") else ""),
         "",
-        "### Targets",
+        "### Targets: issue 17, the API against the floor",
         "",
-        "| target | measured | met? |",
-        "|---|---|---|",
+        "The floor (`bench/floor_app.py`) is the least `GET /api/protected` the contract "
+        f"allows: {FLOOR} (python-json-logger's orjson formatter on stdout, as the API's), or "
+        "one EdDSA verify with a key built once from the run's JWKS. It runs under the same "
+        "gunicorn.conf.py in the same alternating rounds as the API"
+        + (f"; \"before\" is the API at `{result['before']['rev']}` (`--before`), in the same "
+           "rounds" if result.get("before") else "")
+        + ".",
+        "",
+        *_target_table(floor_targets(result)),
+        "",
+        "### Earlier targets (issue 11: against bare Flask; issue 7)",
+        "",
+        *_target_table(lean_targets(result) + targets(result)),
     ]
-    out += [f"| {r['target']} | {r['measured']} | {'**yes**' if r['met'] else '**NO**'} |"
-            for r in lean_targets(result) + targets(result)]
     out += [
         "",
         "### Every scenario",
