@@ -3,6 +3,7 @@
 import logging
 import sqlite3
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, TypeDecorator, event
@@ -23,6 +24,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class: Flask-SQLAlchemy builds db.Model at run time, which a type checker
+# cannot follow; to one, it is the declarative Base it extends.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 
 
 class UTCDateTime(TypeDecorator):

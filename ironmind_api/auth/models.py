@@ -6,10 +6,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import UTCDateTime, db, insert_ignoring_conflicts, utcnow
+from ..db import Model, UTCDateTime, db, insert_ignoring_conflicts, utcnow
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     # A string: Better Auth's ids are opaque strings, and local users share the same column.
@@ -36,7 +36,7 @@ def ensure_user(user_id, email=None, name=None):
             return
 
 
-class TokenFamily(db.Model):
+class TokenFamily(Model):
     """One signed-in session: the chain of refresh tokens issued from one signin."""
 
     __tablename__ = "token_families"
@@ -55,7 +55,7 @@ class TokenFamily(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RevokedToken(db.Model):
+class RevokedToken(Model):
     """The list every authenticated request is checked against: token keys and families."""
 
     __tablename__ = "revoked_tokens"

@@ -69,7 +69,7 @@ LOAD_SQL = (
     " WHERE expires_at >= now() - make_interval(secs => %s)"
 )
 
-_caches = {}
+_caches: dict[str, "RevocationCache"] = {}
 _caches_lock = threading.Lock()
 
 

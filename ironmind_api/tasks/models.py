@@ -6,10 +6,10 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import UTCDateTime, db, utcnow
+from ..db import Model, UTCDateTime, utcnow
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "tasks"
     # Serves the per-user newest-first listing and its keyset cursor in one index.
     __table_args__ = (Index("ix_tasks_user_created_id", "user_id", "created_at", "id"),)
