@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt as pyjwt
 import pytest
 from flask_migrate import upgrade
+from jwt.api_jws import PyJWS
 from sqlalchemy import text
 
 from config import TestingConfig
@@ -193,3 +194,23 @@ def auth_headers(user, signin):
 def other_headers(signup, signin):
     signup(email="bob@example.com", name="Bob")
     return bearer(signin(email="bob@example.com")["token"])
+
+
+@pytest.fixture
+def pyjwt_calls(monkeypatch):
+    """Count PyJWT's verifications (every decode goes through PyJWS.decode_complete) and its
+    public header reads (jwt.get_unverified_header) while the test runs."""
+    calls = {"verify": 0, "header": 0}
+    verify, header = PyJWS.decode_complete, pyjwt.get_unverified_header
+
+    def counted_verify(self, *args, **kwargs):
+        calls["verify"] += 1
+        return verify(self, *args, **kwargs)
+
+    def counted_header(*args, **kwargs):
+        calls["header"] += 1
+        return header(*args, **kwargs)
+
+    monkeypatch.setattr(PyJWS, "decode_complete", counted_verify)
+    monkeypatch.setattr(pyjwt, "get_unverified_header", counted_header)
+    return calls

@@ -265,6 +265,19 @@ def test_expiry_just_inside_the_leeway_is_still_accepted(jwks_client):
     assert response.status_code == 200
 
 
+def test_with_a_jwks_each_token_is_verified_once_after_one_header_read(
+    jwks_client, jwks_app, pyjwt_calls
+):
+    # The key depends on the header's alg and kid: PyJWT's header read, then one verification.
+    base = base_url(jwks_app)
+    eddsa = pyjwt.encode(better_auth_claims(base), ED_KEY, algorithm="EdDSA",
+                         headers={"kid": "ed-1"})
+    for token in (eddsa, signed()):
+        before = dict(pyjwt_calls)
+        assert jwks_client.get("/api/protected", headers=bearer(token)).status_code == 200
+        assert pyjwt_calls == {"verify": before["verify"] + 1, "header": before["header"] + 1}
+
+
 def test_the_unforged_token_is_accepted(jwks_client):
     # The control for every HS256 case above: only the forgery makes them fail.
     assert jwks_client.get("/api/protected", headers=bearer(signed())).status_code == 200
