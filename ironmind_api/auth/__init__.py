@@ -1,0 +1,1 @@
+"""Who is calling: tokens, the guard, accounts, sessions and their revocation."""

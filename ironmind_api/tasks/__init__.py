@@ -1,0 +1,1 @@
+"""The tasks resource: each user's own tasks."""
