@@ -17,6 +17,11 @@ from .logs import configure_logging
 
 def create_app(config_class=None, **overrides):
     app = Flask(__name__, static_folder=None)
+    # No redirects from routing: werkzeug would answer "//" in a path or a missing trailing
+    # slash with a 308, an HTML body and a Location built from the client's Host header. A
+    # path that is not a route is a JSON 404 instead; set before any rule is added.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     app.json = OrjsonProvider(app)
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
