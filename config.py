@@ -77,6 +77,9 @@ class Config:
     ACCESS_TOKEN_TTL = _env_int("ACCESS_TOKEN_TTL", 900)
     REFRESH_TOKEN_TTL = _env_int("REFRESH_TOKEN_TTL", 604800)
     MAX_TOKEN_BYTES = 8192
+    # The scheme and host clients reach the API at ("https://api.example.com"), for absolute
+    # Location and Link URLs; unset, they are relative. Never taken from the request's Host.
+    PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/")
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///ironmind.db"
     # Parameters never appear in exception text, so a logged DB error cannot leak a hash.

@@ -18,15 +18,16 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="The cur
 
 NEXT_PAGE_HEADER = {
     "Link": {
-        "description": 'The next page, as `<url>; rel="next"`; absent on the last page.',
+        "description": 'The next page, as `<url>; rel="next"` (a relative URL, or absolute on '
+        "PUBLIC_URL when set); absent on the last page.",
         "schema": {"type": "string"},
     }
 }
 LOCATION_HEADER = {
     "Location": {
-        "description": "The new task's URL.",
+        "description": "The new task's URL: relative, or absolute on PUBLIC_URL when set.",
         "required": True,
-        "schema": {"type": "string", "format": "uri"},
+        "schema": {"type": "string", "format": "uri-reference"},
     }
 }
 # Views answer with task_json (a Response passes flask-smorest's decorator as it is); the
@@ -53,8 +54,7 @@ def list_tasks(query, identity):
 def create_task(body, identity):
     """Create a task for the current user."""
     task = service.insert_task(identity.user_id, body, identity.claims)
-    location = url_for("tasks.get_task", task_id=task.id, _external=True)
-    return _task_response(task), 201, {"Location": location}
+    return _task_response(task), 201, {"Location": _public_url("tasks.get_task", task_id=task.id)}
 
 
 @blp.route("/<task_id>", methods=["GET"])
@@ -99,4 +99,10 @@ def _next_url(query, cursor):
     params = {"limit": query["limit"], "cursor": cursor}
     if query.get("completed") is not None:
         params["completed"] = "true" if query["completed"] else "false"
-    return url_for("tasks.list_tasks", _external=True, **params)
+    return _public_url("tasks.list_tasks", **params)
+
+
+def _public_url(endpoint, **values):
+    """A URL the API writes: relative, or on PUBLIC_URL; never on the request's Host header,
+    which the client chose (a server following Link with its token would follow it there)."""
+    return current_app.config["PUBLIC_URL"] + url_for(endpoint, **values)
