@@ -16,9 +16,11 @@ from flask import send_from_directory
 from marshmallow import validate
 
 from .errors import ErrorSchema
-from .fields import Text
+from .fields import WHITESPACE, EmailAddress, Text
 
 SECURITY_SCHEME = "bearerAuth"
+# fields.WHITESPACE as the inside of a character class, in escapes ECMA-262 and Python share.
+SPACE = "".join(f"\\u{ord(character):04x}" for character in WHITESPACE)
 SWAGGER_UI_ASSETS = files("flask_swagger_ui") / "dist"
 
 # The contract's error codes by status; each becomes a reusable response in the document.
@@ -150,7 +152,9 @@ class ContractResponsesPlugin(BasePlugin):
 def text_properties(converter, field, ret, **kwargs):
     """Describe a Text field exactly: no NUL, and a trimmed one's length after trimming.
 
-    Python's regex ``\\s`` is ``str.isspace``, the very set ``str.strip`` removes.
+    Whitespace is the explicit class ``fields.WHITESPACE``, the very characters a trimmed
+    field strips: a pattern's ``\\s`` means another set to JSON Schema (ECMA-262) than to
+    Python. An email address is printable ASCII (auth/schemas.py).
     """
     if not isinstance(field, Text):
         return {}
@@ -159,12 +163,16 @@ def text_properties(converter, field, ret, **kwargs):
     low, high = _length_bounds(field)
     ret.pop("minLength", None)
     ret.pop("maxLength", None)
-    inner = f"[^\\x00]{{0,{high - 2}}}" if high is not None else "[^\\x00]*"
-    core = f"[^\\s\\x00](?:{inner}[^\\s\\x00])?"
+    if isinstance(field, EmailAddress):
+        character = visible = "[\\x21-\\x7e]"
+    else:
+        character, visible = "[^\\x00]", f"[^{SPACE}\\x00]"
+    inner = f"{character}{{0,{high - 2}}}" if high is not None else f"{character}*"
+    core = f"{visible}(?:{inner}{visible})?"
     if not low:
         core = f"(?:{core})?"
     suffix = f" {high} characters at most after trimming." if high else ""
-    return {"pattern": f"^\\s*{core}\\s*$", "description": "Trimmed." + suffix}
+    return {"pattern": f"^[{SPACE}]*{core}[{SPACE}]*$", "description": "Trimmed." + suffix}
 
 
 def _length_bounds(field):

@@ -8,6 +8,11 @@ PG_HOST="${SCHEMATHESIS_PG_HOST:-127.0.0.1}"
 DB_NAME="${SCHEMATHESIS_DB:-ironmind_ci_schemathesis_$$_$(date +%s)_$RANDOM}"
 # 60 examples per operation: about 1.5 minutes on the 2-core machine (100 took 3).
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-60}"
+# Every run fuzzes twice: with a fixed seed (a failure there is a regression, reproducible
+# as is) and with a fresh one (new inputs each run, so a pass is not luck with one seed).
+# Each seed is printed; reproduce a failure with SCHEMATHESIS_SEED=<seed>.
+FIXED_SEED=20261121
+FRESH_SEED="${SCHEMATHESIS_SEED:-$(python -c 'import secrets; print(secrets.randbelow(2**31))')}"
 # The first port of 18660-18669 nothing listens on (probed as gunicorn binds: SO_REUSEADDR).
 free_port() { python -c 'from tests.services import free_port; print(free_port(reuse_address=True))'; }
 PORT="${SCHEMATHESIS_PORT:-$(free_port)}"
@@ -58,15 +63,16 @@ done
 
 # `-c all`: the default checks, response-schema and status-code conformance included.
 fuzz() {
-  local token log="$WORK/st-$1.log"
-  shift
+  local token seed="$1" log="$WORK/st-$2-seed-$1.log"
+  shift 2
+  echo "schemathesis: seed $seed"
   token="$(python .ci/lib/signin_token.py "$BASE")"
   st --config-file .ci/schemathesis.toml run "$BASE/api/openapi.json" ${SCHEMATHESIS_EXTRA:-} \
     --header "Authorization: Bearer $token" \
     --checks all \
     --max-examples "$MAX_EXAMPLES" \
     --workers 2 \
-    --seed "${SCHEMATHESIS_SEED:-20261121}" \
+    --seed "$seed" \
     --generation-database none \
     --request-timeout 10 \
     --no-color \
@@ -81,5 +87,7 @@ fuzz() {
 }
 
 # Signout revokes the token it is called with, so it gets a run (and a token) of its own.
-fuzz all-but-signout --exclude-path /api/auth/signout
-fuzz signout --include-path /api/auth/signout
+for seed in "$FIXED_SEED" "$FRESH_SEED"; do
+  fuzz "$seed" all-but-signout --exclude-path /api/auth/signout
+  fuzz "$seed" signout --include-path /api/auth/signout
+done

@@ -3,6 +3,7 @@
 from sqlalchemy import delete, or_, select
 
 from ..db import db, utcnow
+from ..fields import normalize_email
 from . import revocation
 from .models import RevokedToken, TokenFamily, User
 
@@ -10,10 +11,11 @@ PURGE_BATCH = 1000
 
 
 def find_user(email_or_id):
-    """The user with this id, else with this email (case-insensitive), else None."""
+    """The user with this id, else with this email (normalised as signup stores it), else None."""
     user = db.session.get(User, email_or_id)
     if user is None:
-        user = db.session.scalar(select(User).where(User.email == email_or_id.strip().lower()))
+        email = normalize_email(email_or_id.strip())
+        user = db.session.scalar(select(User).where(User.email == email))
     return user
 
 

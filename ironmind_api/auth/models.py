@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Model, UTCDateTime, db, insert_ignoring_conflicts, utcnow
+from ..fields import normalize_email
 
 
 class User(Model):
@@ -29,7 +30,7 @@ def ensure_user(user_id, email=None, name=None):
     A subject's email may already belong to another local account: it is then left out
     rather than failing the request, because the subject itself is what owns data here.
     """
-    for candidate_email in dict.fromkeys((email and email.lower(), None)):
+    for candidate_email in dict.fromkeys((email and normalize_email(email), None)):
         values = {"id": user_id, "email": candidate_email, "name": name, "created_at": utcnow()}
         db.session.execute(insert_ignoring_conflicts(User).values(**values))
         if db.session.scalar(select(User.id).where(User.id == user_id)) is not None:

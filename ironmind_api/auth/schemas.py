@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from ..fields import Text, Timestamp
+from ..fields import EmailAddress, Text, Timestamp
 
 Email = validate.And(validate.Length(max=320), validate.Email(error="Not a valid email address."))
 
@@ -15,22 +15,22 @@ class UserSchema(Schema):
 
 
 class SignupSchema(Schema):
-    email = Text(required=True, trim=True, validate=Email, metadata={"format": "email"})
+    email = EmailAddress(required=True, validate=Email, metadata={"format": "email"})
     password = Text(required=True, load_only=True, validate=validate.Length(8, 128))
     name = Text(trim=True, allow_none=True, load_default=None, validate=validate.Length(max=200))
 
 
 class SigninSchema(Schema):
-    email = Text(required=True, trim=True, validate=validate.Length(1, 320))
+    email = EmailAddress(required=True, validate=validate.Length(1, 320))
     password = Text(required=True, load_only=True, validate=validate.Length(1, 1024))
 
 
 class RefreshSchema(Schema):
-    refresh_token = fields.String(required=True, load_only=True)
+    refresh_token = Text(required=True, load_only=True)
 
 
 class SignoutSchema(Schema):
-    refresh_token = fields.String(load_only=True, load_default=None)
+    refresh_token = Text(load_only=True, load_default=None)
 
 
 class SignupResponseSchema(Schema):

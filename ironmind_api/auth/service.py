@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import db
 from ..errors import EmailTaken, InvalidCredentials, InvalidToken
+from ..fields import normalize_email
 from . import passwords, revocation, tokens
 from .models import User, ensure_user
 
@@ -17,7 +18,8 @@ MAX_PROFILE_CLAIM = 200
 
 
 def create_user(email, password, name=None):
-    user = User(email=email.lower(), name=name, password_hash=passwords.hash_password(password))
+    password_hash = passwords.hash_password(password)
+    user = User(email=normalize_email(email), name=name, password_hash=password_hash)
     db.session.add(user)
     try:
         db.session.commit()
@@ -29,7 +31,7 @@ def create_user(email, password, name=None):
 
 def authenticate(email, password):
     """Return the user whose password matches, costing one argon2 verify either way."""
-    user = db.session.scalar(select(User).where(User.email == email.lower()))
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     stored_hash = user.password_hash if user else None
     if not passwords.verify(stored_hash, password):
         raise InvalidCredentials()
