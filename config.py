@@ -76,6 +76,9 @@ class Config:
 
     ACCESS_TOKEN_TTL = _env_int("ACCESS_TOKEN_TTL", 900)
     REFRESH_TOKEN_TTL = _env_int("REFRESH_TOKEN_TTL", 604800)
+    # Seconds: the longest an access token may live (exp - iat, or exp - now without iat), the
+    # frontend's included; a longer one is refused. Refresh tokens are bounded by their TTL.
+    MAX_TOKEN_LIFETIME = _env_int("MAX_TOKEN_LIFETIME", 86400)
     MAX_TOKEN_BYTES = 8192
     # The scheme and host clients reach the API at ("https://api.example.com"), for absolute
     # Location and Link URLs; unset, they are relative. Never taken from the request's Host.
@@ -174,6 +177,11 @@ def finalize(config):
             raise ConfigError(
                 "DEBUG cannot be on when APP_ENV=production: unset FLASK_DEBUG, drop --debug."
             )
+    if config["ACCESS_TOKEN_TTL"] > config["MAX_TOKEN_LIFETIME"]:
+        raise ConfigError(
+            "ACCESS_TOKEN_TTL must not exceed MAX_TOKEN_LIFETIME: the API would refuse its own "
+            "access tokens."
+        )
     finalize_jwks(config)
     jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
     config.update(

@@ -99,5 +99,8 @@ def _token_pair(user, family_id, refresh_jti):
 
 
 def _profile_claim(claims, name):
+    """A profile claim worth storing: a string a database can hold, else nothing."""
     value = claims.get(name)
-    return value[:MAX_PROFILE_CLAIM] if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value or tokens.UNSAFE_TEXT.search(value):
+        return None
+    return value[:MAX_PROFILE_CLAIM]

@@ -14,15 +14,20 @@ An access token passes these steps, in this order, once per request:
    ``nbf`` and ``iat`` within ``JWT_DECODE_LEEWAY``, ``iss``/``aud`` for JWKS tokens.
    An expired token is ``token_expired``. The token is parsed once; only with a JWKS
    configured is its header read first (``jwt.get_unverified_header``), to choose the key.
-4. *Claims*: ``sub`` is a non-blank string of at most 255 characters; a refresh token is
-   not an access token.
+4. *Claims*: ``exp``, ``iat`` and ``nbf`` are integers between 0 and 9999-12-31, and the
+   token lives at most ``MAX_TOKEN_LIFETIME`` (``exp - iat``, or ``exp - now`` without
+   ``iat``); ``sub`` is a non-blank string of at most 255 characters, and neither it nor
+   ``jti``/``fam`` holds a control character or a lone surrogate (no database stores one);
+   a refresh token is not an access token.
 5. *Revocation*: neither the token nor its session (``fam``) is on the revocation list
    (``token_revoked``).
 
 Refresh tokens (signout, refresh) go through the same verification with the secret only:
-the API issues them, nobody else.
+the API issues them, nobody else; their lifetime is bounded by ``REFRESH_TOKEN_TTL``.
 """
 
+import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +42,11 @@ BEARER = "bearer"
 HMAC_ALGORITHM = "HS256"
 MAX_SUBJECT_LENGTH = 255
 REQUIRED_CLAIMS = ("exp", "sub")
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# 9999-12-31T23:59:59Z: the last second a datetime (and so the revocation list) can hold.
+MAX_NUMERIC_DATE = 253402300799
+# C0 and C1 controls (NUL included) and lone surrogates: PostgreSQL stores none of them.
+UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,10 @@ class TokenPolicy:
         self.max_bytes = config["MAX_TOKEN_BYTES"]
         self.issuer = config["JWT_ISSUER"]
         self.audience = config["JWT_AUDIENCE"]
+        self.max_lifetime = {
+            "access": config["MAX_TOKEN_LIFETIME"],
+            "refresh": config["REFRESH_TOKEN_TTL"],
+        }
         self.keys = key_set(config)
 
 
@@ -66,8 +80,6 @@ def init_app(app):
 def verify_access_token(authorization):
     """The identity of the ``Authorization`` header's bearer token, or a 401 (or 503) error."""
     claims = _decode(_bearer_token(authorization), _policy(), "access")
-    if claims.get("type") == "refresh":
-        raise InvalidToken(message="The access token is invalid: a refresh token was sent.")
     if revocation.is_revoked(claims):
         raise TokenRevoked()
     return Identity(user_id=claims["sub"], claims=claims)
@@ -126,7 +138,9 @@ def _decode(token, policy, kind, allow_expired=False, hmac_only=False):
     except jwt.PyJWTError as error:
         reason = str(error).rstrip(".") or type(error).__name__
         raise InvalidToken(message=f"The {kind} token is invalid: {reason}.") from None
-    if not _acceptable_subject(claims.get("sub")):
+    if kind == "access" and claims.get("type") == "refresh":
+        raise InvalidToken(message="The access token is invalid: a refresh token was sent.")
+    if not (_acceptable_times(claims, policy.max_lifetime[kind]) and _acceptable_text(claims)):
         raise InvalidToken(message=f"The {kind} token's claims are not acceptable.")
     return claims
 
@@ -144,5 +158,21 @@ def _key_for(token, policy, hmac_only):
     return policy.keys.key(header.get("kid")), algorithm, expected
 
 
-def _acceptable_subject(sub):
-    return isinstance(sub, str) and 0 < len(sub) <= MAX_SUBJECT_LENGTH and sub.strip() != ""
+def _acceptable_times(claims, max_lifetime):
+    """Integer times a datetime can hold, and a lifetime within the ceiling."""
+    for name in TIME_CLAIMS:
+        value = claims.get(name, 0)
+        # type() rather than isinstance(): true and false are ints to Python, not to JSON.
+        if type(value) is not int or not 0 <= value <= MAX_NUMERIC_DATE:
+            return False
+    start = claims["iat"] if "iat" in claims else int(time.time())
+    return claims["exp"] - start <= max_lifetime
+
+
+def _acceptable_text(claims):
+    """A usable ``sub``, and no claim the API stores or looks up holding what no row can."""
+    sub = claims.get("sub")
+    if not (isinstance(sub, str) and 0 < len(sub) <= MAX_SUBJECT_LENGTH and sub.strip()):
+        return False
+    values = (sub, claims.get("jti"), claims.get("fam"))
+    return not any(isinstance(value, str) and UNSAFE_TEXT.search(value) for value in values)
