@@ -150,7 +150,8 @@ def main(argv=None):
 
     base = make_app()
     with base.app_context():
-        token = create_access_token(identity="bench-subject", additional_claims={"fam": "f" * 32})
+        claims = {"fam": "f" * 32, "iss": revocation.API_ISSUER}  # a local account's token
+        token = create_access_token(identity="bench-subject", additional_claims=claims)
     auth = {"Authorization": f"Bearer {token}"}
     path = "/api/protected"
     synced(base, path, auth)

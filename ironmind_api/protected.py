@@ -20,4 +20,4 @@ class ProtectedSchema(Schema):
 @blp.response(200, ProtectedSchema)
 def protected(identity):
     """Confirm that the bearer token is accepted and name its subject."""
-    return {"message": "Access granted to a protected resource.", "user_id": identity.user_id}
+    return {"message": "Access granted to a protected resource.", "user_id": identity.subject}

@@ -4,7 +4,7 @@ import jwt as pyjwt
 import pytest
 from sqlalchemy import select
 
-from ironmind_api.auth.models import User
+from ironmind_api.auth.models import User, better_auth_user_id
 from tests.conftest import SECRET, bearer, mint
 
 PASSWORD = "correct horse battery"
@@ -183,7 +183,8 @@ def test_me_provisions_a_subject_seen_for_the_first_time(client, db):
     assert first.get_json()["user"]["email"] == "grace@example.com"
     assert first.get_json()["user"]["name"] == "Grace"
     assert second.get_json() == first.get_json()
-    assert db.session.scalars(select(User.id)).all() == ["ba-user-42"]
+    # Stored under the Better Auth namespace; answered as the token's subject.
+    assert db.session.scalars(select(User.id)).all() == [better_auth_user_id("ba-user-42")]
 
 
 def test_me_provisions_a_bare_exchange_token_subject_without_profile(client, db):

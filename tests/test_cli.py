@@ -216,7 +216,7 @@ def test_db_check_at_head_exits_zero(runner):
     result = runner.invoke(args=["db", "check"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "database schema at head (0002)"
+    assert result.output.strip() == "database schema at head (0003)"
 
 
 def test_db_check_on_a_database_without_migrations_says_to_upgrade(empty_database_app):
@@ -224,21 +224,21 @@ def test_db_check_on_a_database_without_migrations_says_to_upgrade(empty_databas
 
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "error: database schema is not at the latest migration (at no migration, head is 0002):"
+        "error: database schema is not at the latest migration (at no migration, head is 0003):"
         " run `flask --app wsgi db upgrade`"
     )
 
 
 def test_db_check_behind_an_older_revision_names_both(runner, app):
     heads = app.extensions["schema_heads"]
-    app.extensions["schema_heads"] = frozenset({"0003"})
+    app.extensions["schema_heads"] = frozenset({"0004"})
     try:
         result = runner.invoke(args=["db", "check"])
     finally:
         app.extensions["schema_heads"] = heads
 
     assert result.exit_code == 1
-    assert "(at 0002, head is 0003)" in result.output
+    assert "(at 0003, head is 0004)" in result.output
 
 
 def test_db_check_as_a_process(database_uri, tmp_path):

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from ironmind_api.auth.models import User
+from ironmind_api.auth.models import User, better_auth_user_id
 from ironmind_api.tasks.models import Task
 from tests.conftest import bearer, mint
 
@@ -38,9 +38,10 @@ def test_concurrent_first_requests_provision_the_user_once(app, db):
         half = CONCURRENT_REQUESTS // 2
         assert statuses == [200] * half + [201] * half
         db.session.remove()
-        user = db.session.scalars(select(User).where(User.id == sub)).one()
+        user_id = better_auth_user_id(sub)
+        user = db.session.scalars(select(User).where(User.id == user_id)).one()
         assert (user.email, user.name) == (f"racer{round_}@example.com", "Racer")
-        tasks = db.session.scalar(select(func.count()).where(Task.user_id == sub))
+        tasks = db.session.scalar(select(func.count()).where(Task.user_id == user_id))
         assert tasks == half
 
 

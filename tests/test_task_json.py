@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
+from ironmind_api.auth.models import better_auth_user_id
 from ironmind_api.tasks.models import Task
 from ironmind_api.tasks.schemas import task_json, task_schema
 from tests.conftest import bearer, mint
@@ -64,7 +65,7 @@ def test_the_list_endpoint_answers_what_marshmallow_dumps_of_the_stored_tasks(cl
         assert client.post("/api/tasks", json=body, headers=bearer(token)).status_code == 201
     page = client.get("/api/tasks?limit=100", headers=bearer(token)).get_json()
     stored = db.session.scalars(
-        db.select(Task).where(Task.user_id == "dump-check")
+        db.select(Task).where(Task.user_id == better_auth_user_id("dump-check"))
         .order_by(Task.created_at.desc(), Task.id.desc())
     ).all()
     assert len(page) == 11

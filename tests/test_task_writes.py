@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import event, func, select
 
-from ironmind_api.auth.models import User
+from ironmind_api.auth.models import User, better_auth_user_id
 from ironmind_api.tasks.models import Task
 from tests.conftest import bearer, mint
 
@@ -43,13 +43,15 @@ def test_a_new_subject_is_provisioned_on_its_first_write_only(client, db, statem
     first = client.post("/api/tasks", json={"title": "first"}, headers=headers)
     assert first.status_code == 201
     assert any(s.startswith("INSERT INTO users") for s in statements)
-    user = db.session.get(User, "ba-new-subject")
+    user = db.session.get(User, better_auth_user_id("ba-new-subject"))
     assert (user.email, user.name) == ("new@example.com", "Newcomer")
     statements.clear()
     second = client.post("/api/tasks", json={"title": "second"}, headers=headers)
     assert second.status_code == 201
     assert [s.split()[0:3] for s in statements] == [["INSERT", "INTO", "tasks"]]
-    count = db.session.scalar(select(func.count()).where(Task.user_id == "ba-new-subject"))
+    count = db.session.scalar(
+        select(func.count()).where(Task.user_id == better_auth_user_id("ba-new-subject"))
+    )
     assert count == 2
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
 

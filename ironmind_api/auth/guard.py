@@ -11,13 +11,14 @@ from . import tokens
 def auth_required(fn):
     """Require a valid access token; the view gets the verified ``identity`` as a keyword.
 
-    The identity's user id is also kept in ``g.user_id`` for the request's log lines.
+    The token's subject (the user id callers know) is also kept in ``g.user_id`` for the
+    request's log lines.
     """
 
     @wraps(fn)
     def guarded(*args, **kwargs):
         identity = tokens.verify_access_token(request.headers.get("Authorization"))
-        g.user_id = identity.user_id
+        g.user_id = identity.subject
         return fn(*args, identity=identity, **kwargs)
 
     # Every guarded operation is documented as needing the bearer token and answering 401.

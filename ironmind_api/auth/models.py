@@ -9,12 +9,33 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Model, UTCDateTime, db, insert_ignoring_conflicts, utcnow
 from ..fields import normalize_email
 
+MAX_USER_ID_LENGTH = 255
+# Identity is (issuer, subject): a Better Auth user's rows are kept under "ba:<sub>", a local
+# account's under its own id (32 hex digits, never a colon), so no subject one issuer signs
+# can name a row of the other's.
+BETTER_AUTH_NAMESPACE = "ba:"
+
+
+def better_auth_user_id(subject):
+    return BETTER_AUTH_NAMESPACE + subject
+
+
+def is_better_auth_user(user_id):
+    return user_id.startswith(BETTER_AUTH_NAMESPACE)
+
+
+def public_user_id(user_id):
+    """The id a caller knows a user by: the token subject, without the namespace."""
+    return user_id.removeprefix(BETTER_AUTH_NAMESPACE)
+
 
 class User(Model):
     __tablename__ = "users"
 
-    # A string: Better Auth's ids are opaque strings, and local users share the same column.
-    id: Mapped[str] = mapped_column(String(255), primary_key=True, default=lambda: uuid.uuid4().hex)
+    # A string: local ids are uuid hex, Better Auth users' are "ba:" + their opaque id.
+    id: Mapped[str] = mapped_column(
+        String(MAX_USER_ID_LENGTH), primary_key=True, default=lambda: uuid.uuid4().hex
+    )
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))

@@ -24,6 +24,9 @@ from . import revocation_cache
 from .models import RevokedToken, TokenFamily
 
 MAX_JTI_LENGTH = 64
+# The ``iss`` of every token this API mints: what tells its own tokens, whose ``sub`` is a
+# local account, from the frontend's (tokens.py).
+API_ISSUER = "ironmind-api"
 # Longer than JWT_DECODE_LEEWAY, so a revocation outlives the token's last accepted second.
 PURGE_MARGIN = timedelta(minutes=5)
 
@@ -74,11 +77,12 @@ def new_jti():
 
 
 def mint_pair(user_id, family_id, refresh_jti):
-    """An access token and the family's current refresh token, both naming the family."""
-    access = create_access_token(identity=user_id, additional_claims={"fam": family_id})
-    refresh = create_refresh_token(
-        identity=user_id, additional_claims={"fam": family_id, "jti": refresh_jti}
-    )
+    """An access token and the family's current refresh token, both naming the family and
+    this API as their issuer."""
+    claims = {"fam": family_id, "iss": API_ISSUER}
+    access = create_access_token(identity=user_id, additional_claims=claims)
+    refresh_claims = {**claims, "jti": refresh_jti}
+    refresh = create_refresh_token(identity=user_id, additional_claims=refresh_claims)
     return access, refresh
 
 

@@ -12,7 +12,7 @@ from ..db import db
 from ..errors import EmailTaken, InvalidCredentials, InvalidToken
 from ..fields import normalize_email
 from . import passwords, revocation, tokens
-from .models import User, ensure_user
+from .models import User, ensure_user, is_better_auth_user
 
 MAX_PROFILE_CLAIM = 200
 
@@ -83,7 +83,12 @@ def current_user(user_id, claims):
 
 
 def provision_user(user_id, claims):
-    """Create the user row of a token subject first seen here (a Better Auth user)."""
+    """Create the user row of a Better Auth user first seen here.
+
+    A local account is only ever created by signup: a token of one that is gone is refused.
+    """
+    if not is_better_auth_user(user_id):
+        raise InvalidToken(message="The token's user no longer exists.")
     ensure_user(user_id, email=_profile_claim(claims, "email"), name=_profile_claim(claims, "name"))
 
 

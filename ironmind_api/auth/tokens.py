@@ -21,6 +21,10 @@ An access token passes these steps, in this order, once per request:
    a refresh token is not an access token.
 5. *Revocation*: neither the token nor its session (``fam``) is on the revocation list
    (``token_revoked``).
+6. *Owner*: identity is (issuer, subject). The API's own tokens (HS256 with
+   ``iss: ironmind-api``) speak for the local account ``sub``; every other token (the
+   frontend's HS256 exchange, a JWKS token) for the Better Auth user ``sub``, whose data is
+   kept under ``ba:<sub>`` (auth/models.py), so neither kind can reach the other's rows.
 
 Refresh tokens (signout, refresh) go through the same verification with the secret only:
 the API issues them, nobody else; their lifetime is bounded by ``REFRESH_TOKEN_TTL``.
@@ -37,10 +41,11 @@ from flask import current_app
 from ..errors import InvalidToken, MissingToken, TokenExpired, TokenRevoked
 from . import revocation
 from .jwks import key_set
+from .models import MAX_USER_ID_LENGTH, better_auth_user_id
 
 BEARER = "bearer"
 HMAC_ALGORITHM = "HS256"
-MAX_SUBJECT_LENGTH = 255
+MAX_SUBJECT_LENGTH = MAX_USER_ID_LENGTH
 REQUIRED_CLAIMS = ("exp", "sub")
 TIME_CLAIMS = ("exp", "iat", "nbf")
 # 9999-12-31T23:59:59Z: the last second a datetime (and so the revocation list) can hold.
@@ -51,9 +56,14 @@ UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class Identity:
-    """Who a verified access token speaks for, and everything it says."""
+    """Who a verified access token speaks for, and everything it says.
+
+    ``user_id`` owns rows (a local account's id, or ``ba:<sub>`` for a Better Auth user);
+    ``subject`` is the token's ``sub``, the id shown to the caller and written to logs.
+    """
 
     user_id: str
+    subject: str
     claims: dict[str, Any]
 
 
@@ -79,17 +89,18 @@ def init_app(app):
 
 def verify_access_token(authorization):
     """The identity of the ``Authorization`` header's bearer token, or a 401 (or 503) error."""
-    claims = _decode(_bearer_token(authorization), _policy(), "access")
+    claims, hmac_signed = _decode(_bearer_token(authorization), _policy(), "access")
+    user_id = _owner(claims, hmac_signed)
     if revocation.is_revoked(claims):
         raise TokenRevoked()
-    return Identity(user_id=claims["sub"], claims=claims)
+    return Identity(user_id=user_id, subject=claims["sub"], claims=claims)
 
 
 def verify_refresh_token(token, allow_expired=False):
     """The claims of one of the API's own refresh tokens, or a 401 error."""
     policy = _policy()
     _check_size(token, policy)
-    claims = _decode(token, policy, "refresh", allow_expired=allow_expired, hmac_only=True)
+    claims, _ = _decode(token, policy, "refresh", allow_expired=allow_expired, hmac_only=True)
     if claims.get("type") != "refresh":
         raise InvalidToken(message="A refresh token is required.")
     return claims
@@ -97,6 +108,21 @@ def verify_refresh_token(token, allow_expired=False):
 
 def _policy():
     return current_app.extensions["tokens"]
+
+
+def _owner(claims, hmac_signed):
+    """The user id that owns the token's rows: issuer and subject together."""
+    subject = claims["sub"]
+    if hmac_signed and claims.get("iss") == revocation.API_ISSUER:
+        return subject
+    if hmac_signed and "fam" in claims:
+        # A session token of this API minted before it named itself: a refresh mints one
+        # that does, instead of this one being read as a Better Auth user's.
+        raise InvalidToken(message="The access token is invalid: refresh it for a current one.")
+    user_id = better_auth_user_id(subject)
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise InvalidToken(message="The access token's claims are not acceptable.")
+    return user_id
 
 
 def _bearer_token(authorization):
@@ -117,7 +143,10 @@ def _check_size(token, policy):
 
 
 def _decode(token, policy, kind, allow_expired=False, hmac_only=False):
-    """Verify the token with the key its algorithm calls for; PyJWT's errors become 401s."""
+    """Verify the token with the key its algorithm calls for; PyJWT's errors become 401s.
+
+    Returns the claims and whether the shared secret verified them.
+    """
     try:
         key, algorithm, expected = _key_for(token, policy, hmac_only)
         claims = jwt.decode(
@@ -142,7 +171,7 @@ def _decode(token, policy, kind, allow_expired=False, hmac_only=False):
         raise InvalidToken(message="The access token is invalid: a refresh token was sent.")
     if not (_acceptable_times(claims, policy.max_lifetime[kind]) and _acceptable_text(claims)):
         raise InvalidToken(message=f"The {kind} token's claims are not acceptable.")
-    return claims
+    return claims, algorithm == HMAC_ALGORITHM
 
 
 def _key_for(token, policy, hmac_only):

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, pre_load, validate
 
+from ..auth.models import public_user_id
+from ..auth.schemas import UserId
 from ..fields import StrictBoolean, Text, Timestamp
 
 READ_ONLY_FIELDS = ("id", "userId", "createdAt", "updatedAt")
@@ -12,7 +14,7 @@ class TaskSchema(Schema):
     title = Text(required=True, trim=True, validate=validate.Length(1, 200))
     description = Text(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     completed = StrictBoolean(load_default=False)
-    userId = fields.String(attribute="user_id", dump_only=True)
+    userId = UserId(attribute="user_id", dump_only=True)
     createdAt = Timestamp("created_at")
     updatedAt = Timestamp("updated_at")
 
@@ -50,5 +52,5 @@ def task_json(task):
         "id": task.id,
         "title": task.title,
         "updatedAt": task.updated_at.isoformat(),
-        "userId": task.user_id,
+        "userId": public_user_id(task.user_id),
     }

@@ -5,6 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from ironmind_api.auth.models import better_auth_user_id
+
 from .harness import Client, mint, next_link, subject
 
 pytestmark = pytest.mark.reliability
@@ -62,7 +64,7 @@ def test_parallel_creations_are_all_stored_once_with_their_bodies(server, empty_
     for task_id, user_id, title, description, completed in rows:
         sub, body = created[task_id]
         assert (user_id, title, description, completed) == (
-            sub, body["title"], body["description"], body["completed"]
+            better_auth_user_id(sub), body["title"], body["description"], body["completed"]
         )
     assert empty_db.rows("SELECT count(*) FROM users")[0][0] == CLIENTS
 

@@ -5,6 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from ironmind_api.auth.models import better_auth_user_id
+
 from .harness import Client, mint, subject
 
 pytestmark = pytest.mark.reliability
@@ -43,11 +45,14 @@ def test_concurrent_first_sight_of_a_subject_provisions_one_user(server, empty_d
     expected = 200 if first_request == "me" else 201
     assert [r.status for r in responses] == [expected] * CONCURRENCY, responses
     users = empty_db.rows("SELECT id, email, name FROM users")
-    assert users == [(sub, f"{sub}@example.com", "New Comer")]
+    assert users == [(better_auth_user_id(sub), f"{sub}@example.com", "New Comer")]
     if first_request == "me":
         assert {r.json()["user"]["id"] for r in responses} == {sub}
     else:
-        assert empty_db.rows("SELECT count(*) FROM tasks WHERE user_id = %s", sub) == [(16,)]
+        owned = empty_db.rows(
+            "SELECT count(*) FROM tasks WHERE user_id = %s", better_auth_user_id(sub)
+        )
+        assert owned == [(16,)]
 
 
 def test_concurrent_patches_leave_one_written_state(server, empty_db):
