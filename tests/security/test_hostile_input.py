@@ -19,6 +19,7 @@ import jwt as pyjwt
 import pytest
 from sqlalchemy import func, select
 
+from config import ConfigError
 from ironmind_api.auth.models import User
 from ironmind_api.fields import WHITESPACE
 from ironmind_api.tasks.models import Task
@@ -333,6 +334,11 @@ def test_the_lifetime_ceiling_is_configurable(make_app, db):
         client.get("/api/protected", headers=bearer(exchange_token(exp=now + 960))),
         401, "invalid_token",
     )
+
+
+def test_an_access_token_ttl_above_the_ceiling_is_refused_at_start_up(make_app):
+    with pytest.raises(ConfigError, match="ACCESS_TOKEN_TTL must not exceed MAX_TOKEN_LIFETIME"):
+        make_app(ACCESS_TOKEN_TTL=2 * DAY)
 
 
 def test_the_apis_own_week_long_refresh_token_is_not_refused(client, user, signin):
