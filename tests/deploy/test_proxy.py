@@ -129,8 +129,12 @@ class Nginx:
 
 
 @pytest.fixture(scope="module")
-def migrated(database):
+def nginx_installed():
     require_service(services.nginx_problem())
+
+
+@pytest.fixture(scope="module")
+def migrated(nginx_installed, database):
     migrate(database)
     return database
 
@@ -354,7 +358,7 @@ def test_what_nginx_refuses_itself_is_answered_in_the_apis_error_shape(proxy, ra
     assert_proxy_error(response, status, code, request_id)
 
 
-def test_an_api_that_does_not_answer_is_a_json_502(migrated):
+def test_an_api_that_does_not_answer_is_a_json_502(nginx_installed):
     nothing_there = free_port()
     nginx = Nginx(free_port(range(nothing_there + 1, PORTS.stop)), f"127.0.0.1:{nothing_there}")
     try:
