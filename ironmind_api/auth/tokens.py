@@ -89,7 +89,8 @@ def init_app(app):
 
 def verify_access_token(authorization):
     """The identity of the ``Authorization`` header's bearer token, or a 401 (or 503) error."""
-    claims, hmac_signed = _decode(_bearer_token(authorization), _policy(), "access")
+    policy = _policy()
+    claims, hmac_signed = _decode(_bearer_token(authorization, policy), policy, "access")
     user_id = _owner(claims, hmac_signed)
     if revocation.is_revoked(claims):
         raise TokenRevoked()
@@ -125,10 +126,10 @@ def _owner(claims, hmac_signed):
     return user_id
 
 
-def _bearer_token(authorization):
+def _bearer_token(authorization, policy):
     if not authorization:
         raise MissingToken()
-    _check_size(authorization, _policy())
+    _check_size(authorization, policy)
     parts = authorization.split()
     if not parts or parts[0].lower() != BEARER:
         raise MissingToken()
