@@ -41,6 +41,11 @@ class User(Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 
+    @property
+    def public_id(self):
+        """The id callers know: a Better Auth user's is their token's ``sub``."""
+        return public_user_id(self.id)
+
     def __repr__(self):
         return f"<User {self.id}>"
 

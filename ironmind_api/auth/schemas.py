@@ -3,20 +3,12 @@
 from marshmallow import Schema, fields, validate
 
 from ..fields import EmailAddress, Text, Timestamp
-from .models import public_user_id
 
 Email = validate.And(validate.Length(max=320), validate.Email(error="Not a valid email address."))
 
 
-class UserId(fields.String):
-    """A user id as callers know it: a Better Auth user's is their token's ``sub``."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return super()._serialize(value and public_user_id(value), attr, obj, **kwargs)
-
-
 class UserSchema(Schema):
-    id = UserId(dump_only=True)
+    id = fields.String(attribute="public_id", dump_only=True)
     email = fields.String(dump_only=True, allow_none=True)
     name = fields.String(dump_only=True, allow_none=True)
     createdAt = Timestamp("created_at")

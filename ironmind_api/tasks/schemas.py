@@ -3,7 +3,6 @@
 from marshmallow import Schema, fields, pre_load, validate
 
 from ..auth.models import public_user_id
-from ..auth.schemas import UserId
 from ..fields import StrictBoolean, Text, Timestamp
 
 READ_ONLY_FIELDS = ("id", "userId", "createdAt", "updatedAt")
@@ -14,7 +13,10 @@ class TaskSchema(Schema):
     title = Text(required=True, trim=True, validate=validate.Length(1, 200))
     description = Text(allow_none=True, load_default=None, validate=validate.Length(max=2000))
     completed = StrictBoolean(load_default=False)
-    userId = UserId(attribute="user_id", dump_only=True)
+    # The owner as callers know it (a Better Auth user's is their token's sub).
+    userId = fields.Function(
+        lambda task: public_user_id(task.user_id), dump_only=True, metadata={"type": "string"}
+    )
     createdAt = Timestamp("created_at")
     updatedAt = Timestamp("updated_at")
 
