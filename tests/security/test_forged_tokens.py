@@ -8,78 +8,16 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
-from tests import services
 from tests.conftest import SECRET, bearer
+from tests.security.jwks import ATTACKER_JWKS, ATTACKER_KEY, EC_KEY, ED_KEY, JWKS
 
-PORTS = range(18400, 18500)
 REJECTION_CODES = {"invalid_token", "token_expired", "token_revoked", "missing_token"}
-
-EC_KEY = ec.generate_private_key(ec.SECP256R1())
-ED_KEY = ed25519.Ed25519PrivateKey.generate()
-ATTACKER_KEY = ec.generate_private_key(ec.SECP256R1())
-
-
-def public_jwk(private_key, kid, algorithm):
-    to_jwk = ECAlgorithm.to_jwk if algorithm == "ES256" else OKPAlgorithm.to_jwk
-    jwk = json.loads(to_jwk(private_key.public_key()))
-    return {**jwk, "kid": kid, "alg": algorithm, "use": "sig"}
-
-
-JWKS = {"keys": [public_jwk(EC_KEY, "ec-1", "ES256"), public_jwk(ED_KEY, "ed-1", "EdDSA")]}
-ATTACKER_JWKS = {"keys": [public_jwk(ATTACKER_KEY, "attacker", "ES256")]}
-
-
-class JwksServer(ThreadingHTTPServer):
-    requested: list
-
-
-class JwksHandler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.server.requested.append(self.path)
-        body = {"/api/auth/jwks": JWKS, "/attacker/jwks": ATTACKER_JWKS}.get(self.path)
-        self.send_response(200 if body else 404)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(body or {}).encode())
-
-    def log_message(self, *args):
-        pass
-
-
-def free_port():
-    return services.free_port(PORTS, reuse_address=True)
-
-
-@pytest.fixture(scope="module")
-def jwks_server():
-    server = JwksServer(("127.0.0.1", free_port()), JwksHandler)
-    server.requested = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def jwks_app(make_app, app, jwks_server):
-    base = f"http://127.0.0.1:{jwks_server.server_port}"
-    return make_app(BETTER_AUTH_URL=base, BETTER_AUTH_JWKS_URL=f"{base}/api/auth/jwks")
-
-
-@pytest.fixture
-def jwks_client(jwks_app, db):
-    return jwks_app.test_client()
 
 
 def b64(data):

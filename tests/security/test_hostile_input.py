@@ -23,18 +23,14 @@ from config import ConfigError
 from ironmind_api.auth.models import User
 from ironmind_api.fields import WHITESPACE
 from ironmind_api.tasks.models import Task
-from tests import services
 from tests.conftest import SECRET, bearer, mint
 from tests.reliability.harness import Server, migrate
-from tests.security.test_forged_tokens import EC_KEY, JwksHandler, JwksServer
+from tests.security.jwks import EC_KEY, free_port
 
-PORTS = range(18400, 18500)  # the security suite's range (README, Quick start)
 JSON = {"Content-Type": "application/json"}
 DAY = 24 * 3600
 
 
-def free_port():
-    return services.free_port(PORTS, reuse_address=True)
 
 
 def assert_contract_error(response, status, code=None):
@@ -554,28 +550,6 @@ def test_a_title_matches_the_published_pattern_exactly_when_the_api_takes_it(
 
 
 # --- finding 10: identity is (issuer, subject) ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def jwks_server():
-    server = JwksServer(("127.0.0.1", free_port()), JwksHandler)
-    server.requested = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def jwks_app(make_app, app, jwks_server):
-    base = f"http://127.0.0.1:{jwks_server.server_port}"
-    return make_app(BETTER_AUTH_URL=base, BETTER_AUTH_JWKS_URL=f"{base}/api/auth/jwks")
-
-
-@pytest.fixture
-def jwks_client(jwks_app, db):
-    return jwks_app.test_client()
 
 
 def better_auth_token(app, sub):
