@@ -10,9 +10,11 @@ return None when the service is there. Under CI=true the same reasons fail the r
 import os
 import shutil
 import socket
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP_MODULES = ROOT / "tests" / "interop" / "node_modules"
@@ -166,3 +168,19 @@ def free_port(ports=SCRATCH_PORTS, reuse_address=False):
                 continue
             return port
     raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+
+
+@contextmanager
+def scratch_database(url, prefix):
+    """A PostgreSQL database of its own on ``url``'s server, named ``<prefix>_<random>``:
+    yields its URL, and drops it afterwards, also when the test failed."""
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

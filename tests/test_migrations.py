@@ -6,9 +6,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import text
 
 from ironmind_api.db import db as _db
+from tests.services import scratch_database
 
 
 def test_migrations_produce_exactly_the_models_schema(app):
@@ -33,14 +34,8 @@ def fresh_database_uri(database_uri, tmp_path):
     if not database_uri.startswith("postgresql"):
         yield f"sqlite:///{tmp_path}/fresh.db"
         return
-    admin = create_engine(database_uri, isolation_level="AUTOCOMMIT")
-    name = f"ironmind_migration_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(database_uri).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(database_uri, "ironmind_migration") as url:
+        yield url
 
 
 ROWS_AT_0002 = [

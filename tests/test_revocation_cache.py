@@ -11,14 +11,14 @@ from datetime import timedelta
 import jwt as pyjwt
 import psycopg
 import pytest
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import event, make_url, text
 
 from ironmind_api.auth import revocation_cache
 from ironmind_api.db import db as _db
 from ironmind_api.db import utcnow
 from tests.conftest import bearer, require_service
 from tests.reliability.harness import Client, Server, migrate
-from tests.services import postgres_problem, postgres_url
+from tests.services import postgres_problem, postgres_url, scratch_database
 
 PORTS = (18950, 18951)
 SYNC_BOUND = 10  # s for a fresh listener to connect, listen and load
@@ -30,19 +30,12 @@ def database():
     """A migrated PostgreSQL database of this module's own (the suite may run on SQLite)."""
     url = postgres_url()
     require_service(postgres_problem(url))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"ironmind_revocation_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    database = make_url(url).set(database=name).render_as_string(hide_password=False)
-    try:
-        migrate(database)
-        yield database
-    finally:
-        revocation_cache.stop(database)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(url, "ironmind_revocation") as database:
+        try:
+            migrate(database)
+            yield database
+        finally:
+            revocation_cache.stop(database)
 
 
 @pytest.fixture(scope="module")
