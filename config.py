@@ -99,7 +99,7 @@ class Config:
     # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 ignores those headers.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     # Seconds in which a just-rotated refresh token still gets the session's current one
-    # (two tabs refreshing at once); 0 turns the grace off. See README, "Token lifecycle".
+    # (two tabs refreshing at once); 0 turns the grace off. See docs/TOKENS.md.
     REFRESH_REUSE_GRACE = _env_int("REFRESH_REUSE_GRACE", 10)
     # PostgreSQL: answer the per-request revocation check from a per-process copy of the list
     # kept current by LISTEN/NOTIFY (one extra connection per worker); off = query per request.
