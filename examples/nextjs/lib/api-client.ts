@@ -94,7 +94,7 @@ export function clearTokenCache(): void {
 function toLogin(): never {
   clearTokenCache();
   window.location.assign("/login");
-  throw new ApiError(401, { error: "unauthorized", message: "Signed out; redirecting to /login." });
+  throw new TokenUnavailable(401, "no Better Auth session; going to /login.");
 }
 
 async function fetchToken(config: ApiConfig): Promise<string> {
