@@ -1,5 +1,6 @@
 """Configuration classes; environment parsing happens here and nowhere else."""
 
+import ipaddress
 import os
 from datetime import timedelta
 
@@ -98,6 +99,9 @@ class Config:
     RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "10 per minute"
     # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 ignores those headers.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # The addresses (or networks) those headers are believed from, by the app and by gunicorn
+    # (gunicorn.conf.py); comma-separated, none by default. Set with TRUSTED_PROXIES, or not at all.
+    TRUSTED_PROXY_ADDRESSES = os.environ.get("TRUSTED_PROXY_ADDRESSES") or ""
     # Seconds in which a just-rotated refresh token still gets the session's current one
     # (two tabs refreshing at once); 0 turns the grace off. See docs/TOKENS.md.
     REFRESH_REUSE_GRACE = _env_int("REFRESH_REUSE_GRACE", 10)
@@ -172,6 +176,7 @@ def finalize(config):
                 "DEBUG cannot be on when APP_ENV=production: unset FLASK_DEBUG, drop --debug."
             )
     finalize_jwks(config)
+    finalize_proxies(config)
     jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
     config.update(
         SECRET_KEY=secret,
@@ -209,6 +214,34 @@ def finalize_jwks(config):
             "JWKS_ALGORITHMS must list asymmetric algorithms only "
             f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); got {sorted(unsupported)}."
         )
+
+
+def finalize_proxies(config):
+    """Parse TRUSTED_PROXY_ADDRESSES; it and TRUSTED_PROXIES are set together or not at all."""
+    networks = proxy_networks(config["TRUSTED_PROXY_ADDRESSES"])
+    if bool(networks) != (config["TRUSTED_PROXIES"] > 0):
+        # Either half alone is a mistake: forwarded headers believed from any peer, or from none
+        # (then every client behind the proxy shares the proxy's address and its rate limit).
+        raise ConfigError(
+            "Set TRUSTED_PROXIES (how many proxies append to X-Forwarded-For) and "
+            "TRUSTED_PROXY_ADDRESSES (the addresses they connect from) together, or neither; "
+            f"got TRUSTED_PROXIES={config['TRUSTED_PROXIES']} and "
+            f"TRUSTED_PROXY_ADDRESSES={config['TRUSTED_PROXY_ADDRESSES']!r}."
+        )
+    config["TRUSTED_PROXY_NETWORKS"] = networks
+
+
+def proxy_networks(addresses):
+    """The networks of a comma-separated list of IP addresses and CIDR networks."""
+    try:
+        return tuple(
+            ipaddress.ip_network(item.strip()) for item in addresses.split(",") if item.strip()
+        )
+    except ValueError as error:
+        raise ConfigError(
+            "TRUSTED_PROXY_ADDRESSES must be IP addresses or networks, comma-separated "
+            f"(such as 172.16.18.0/24, 10.0.0.7); {error}."
+        ) from None
 
 
 def engine_options(config):

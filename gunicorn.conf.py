@@ -14,6 +14,16 @@ def _int(name, default):
         sys.exit(f"error: {name} must be a whole number; got {value!r}.")
 
 
+def _forwarded_allow_ips():
+    """The app's TRUSTED_PROXY_ADDRESSES, so gunicorn and the app trust the same peers."""
+    from config import Config, ConfigError, proxy_networks
+
+    try:
+        return ",".join(map(str, proxy_networks(Config.TRUSTED_PROXY_ADDRESSES)))
+    except ConfigError:
+        return ""  # trust no one; on_starting refuses the value, naming it
+
+
 def on_starting(server):
     """Refuse a bad configuration once, in the master, before any worker is forked."""
     from config import ConfigError, check_environment
@@ -73,5 +83,11 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
+# gunicorn's own default, 127.0.0.1, would believe X-Forwarded-Proto: https from any local
+# client (an https:// Location and HSTS over plain HTTP). Only the proxy's addresses are
+# trusted, none by default, and only for the one header nginx sets. Last in this file: importing
+# config loads .env, which no setting above has ever read.
+forwarded_allow_ips = _forwarded_allow_ips()
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 # Library warnings (e.g. apispec's at start-up) become JSON log lines instead of stderr text.
 logging.captureWarnings(True)

@@ -116,6 +116,26 @@ def chromium_problem(path):
     return chromium_reason(bool(path) and os.access(path, os.X_OK))
 
 
+def nginx_reason(nginx_installed, envsubst_installed):
+    """Debian's nginx and envsubst render and run docker/nginx/default.conf.template."""
+    if nginx_installed and envsubst_installed:
+        return None
+    return (
+        "nginx or envsubst is not installed: run `apt-get install nginx gettext-base` "
+        "(what `bash .ci/steps/06-nginx.sh` does)"
+    )
+
+
+def nginx_binary():
+    """Debian's nginx (in /usr/sbin, which a non-root PATH may lack), or None."""
+    found = shutil.which("nginx") or "/usr/sbin/nginx"
+    return found if os.access(found, os.X_OK) else None
+
+
+def nginx_problem():
+    return nginx_reason(nginx_binary() is not None, shutil.which("envsubst") is not None)
+
+
 def initdb_reason(pg_bin):
     if pg_bin is not None:
         return None

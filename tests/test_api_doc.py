@@ -1,8 +1,10 @@
 """docs/API.md stays true to the code: its endpoints and error codes against the OpenAPI
-document the app serves, and against the error codes the source can answer with."""
+document the app serves, against the error codes the source can answer with, and against the
+errors the nginx in front of the API answers itself (docker/nginx/default.conf.template)."""
 
 import ast
 import http
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from ironmind_api.errors import DEFAULT_CODES, ApiError
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "API.md"
+PROXY_TEMPLATE = ROOT / "docker" / "nginx" / "default.conf.template"
+PROXY_ANSWER = re.compile(r"return (?P<status>\d{3}) '(?P<body>\{.*\})\\n';")
 SOURCE = ROOT / "ironmind_api"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ENDPOINT_ROW = re.compile(
@@ -82,6 +86,16 @@ def openapi_errors(spec):
     return pairs
 
 
+def proxy_errors():
+    """(status, code) of every answer nginx makes itself; each body must be the error shape."""
+    pairs = set()
+    for match in PROXY_ANSWER.finditer(PROXY_TEMPLATE.read_text(encoding="utf-8")):
+        body = json.loads(match["body"].replace("$ironmind_request_id", "3f2a"))
+        assert set(body) == {"error", "message", "request_id"}, match[0]
+        pairs.add((int(match["status"]), body["error"]))
+    return pairs
+
+
 def source_errors():
     """(status, code) of every ApiError subclass, and of every ApiError(...) /
     error_response(...) written with literals."""
@@ -145,8 +159,19 @@ def test_auth_and_success_status_of_each_endpoint_match_the_openapi_document(spe
 
 def test_error_codes_match_the_openapi_document_both_ways(spec):
     documented, published = documented_errors(), openapi_errors(spec)
-    assert documented - published == set(), "in docs/API.md but not in /api/openapi.json"
+    # The OpenAPI document describes the app; the proxy's own codes are documented beside it.
+    proxy_only = proxy_errors() - published
+    assert documented - published == proxy_only, (
+        "in docs/API.md but neither in /api/openapi.json nor answered by the proxy"
+    )
     assert published - documented == set(), "in /api/openapi.json but not in docs/API.md"
+
+
+def test_every_error_the_proxy_answers_itself_is_documented():
+    answered = proxy_errors()
+    # The template's answers parsed: 400, 404, 408, 413, 414, 431, 500, 502, 504.
+    assert {(413, "payload_too_large"), (502, "bad_gateway")} <= answered and len(answered) == 9
+    assert answered - documented_errors() == set()
 
 
 def test_every_error_code_the_code_answers_with_is_documented():

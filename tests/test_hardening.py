@@ -55,7 +55,8 @@ def test_no_hsts_over_plain_http_or_from_an_untrusted_forwarded_proto(client):
 
 
 def test_hsts_when_a_trusted_proxy_says_https(make_app):
-    client = make_app(TRUSTED_PROXIES=1).test_client()
+    # The test client's peer is 127.0.0.1.
+    client = make_app(TRUSTED_PROXIES=1, TRUSTED_PROXY_ADDRESSES="127.0.0.1").test_client()
     response = client.get("/health", headers={"X-Forwarded-Proto": "https"})
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     plain = client.get("/health", headers={"X-Forwarded-Proto": "http"})

@@ -78,7 +78,7 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(limited):
 
 
 def test_forwarded_for_names_the_client_behind_a_trusted_proxy(limited, log_lines):
-    client = limited(TRUSTED_PROXIES=1).test_client()
+    client = limited(TRUSTED_PROXIES=1, TRUSTED_PROXY_ADDRESSES="127.0.0.1").test_client()
 
     def signin_from(address):
         return client.post(

@@ -66,6 +66,14 @@ def test_chromium_and_initdb_reasons_name_the_package_to_install():
     assert services.initdb_reason("/usr/lib/postgresql/16/bin") is None
 
 
+def test_nginx_reason_names_both_packages_and_the_ci_step():
+    assert services.nginx_reason(True, True) is None
+    for installed in [(False, True), (True, False), (False, False)]:
+        reason = services.nginx_reason(*installed)
+        assert "`apt-get install nginx gettext-base`" in reason
+        assert "`bash .ci/steps/06-nginx.sh`" in reason
+
+
 def test_a_postgresql_only_test_says_how_to_run_the_suite_on_postgresql():
     reason = services.postgresql_suite_reason("statement_timeout is PostgreSQL's")
     assert "`createdb -h 127.0.0.1 -U postgres ironmind_test`" in reason
@@ -87,6 +95,7 @@ def test_every_reason_carries_a_command():
         services.node_reason(True, False),
         services.chromium_reason(False),
         services.initdb_reason(None),
+        services.nginx_reason(False, False),
     ]
     for reason in reasons:
         assert COMMAND.search(reason), reason

@@ -78,6 +78,20 @@ def test_the_container_entrypoint_stops_before_serving(tmp_path):
             "error: DATABASE_URL must be a SQLAlchemy database URL, such as "
             "postgresql+psycopg://user:password@host:5432/name or sqlite:///ironmind.db.",
         ),
+        (
+            "TRUSTED_PROXY_ADDRESSES",
+            "nginx",
+            "error: TRUSTED_PROXY_ADDRESSES must be IP addresses or networks, comma-separated "
+            "(such as 172.16.18.0/24, 10.0.0.7); 'nginx' does not appear to be an IPv4 or IPv6 "
+            "network.",
+        ),
+        (
+            "TRUSTED_PROXIES",
+            "1",
+            "error: Set TRUSTED_PROXIES (how many proxies append to X-Forwarded-For) and "
+            "TRUSTED_PROXY_ADDRESSES (the addresses they connect from) together, or neither; "
+            "got TRUSTED_PROXIES=1 and TRUSTED_PROXY_ADDRESSES=''.",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", [DB_UPGRADE, GUNICORN])

@@ -88,3 +88,9 @@ def test_every_task_route_answers_what_marshmallow_dumps_of_the_stored_task(clie
         stored = db.session.scalar(select(Task).where(Task.id == task_id))
         assert response.status_code in (200, 201)
         assert response.get_json() == task_schema.dump(stored), response.request.method
+
+
+def test_the_rows_the_list_and_insert_read_carry_every_column_of_the_table():
+    from ironmind_api.tasks.service import TaskRow
+
+    assert set(TaskRow.__annotations__) == set(Task.__table__.c.keys())

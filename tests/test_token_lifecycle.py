@@ -205,3 +205,14 @@ def test_concurrent_refreshes_of_one_token_never_fork_the_session(app, client, s
         for r in results
     }
     assert len(jtis) == 1  # one current refresh token: everyone else got it within the grace
+
+
+def test_a_foreign_tokens_revocation_key_is_the_one_written_before_issue_17():
+    # Computed by c63b1bc's token_key from what flask-jwt-extended's decode returned for this
+    # frontend token: a revocation written then must still be found now.
+    from ironmind_api.auth.revocation import token_key
+
+    claims = {"sub": "better-auth-user-1", "iat": 1764000000, "exp": 1764000900}
+    assert token_key(claims) == (
+        "sha256:e1c7de5aed8e6ab0878a475b66ba79ff6b562f79ddb0fbd9a349830a2444afa9"
+    )

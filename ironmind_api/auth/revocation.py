@@ -28,12 +28,19 @@ MAX_JTI_LENGTH = 64
 PURGE_MARGIN = timedelta(minutes=5)
 
 
+# Claims flask-jwt-extended added to every token it decoded until issue 17. A foreign token's
+# digest still includes them, so that revocations written before are still found.
+DIGEST_DEFAULTS = {"type": "access", "fresh": False, "jti": None}
+
+
 def token_key(claims):
     """The key a token is revoked under: its jti, or a digest of a foreign token's claims."""
     jti = claims.get("jti")
     if isinstance(jti, str) and 0 < len(jti) <= MAX_JTI_LENGTH:
         return jti
-    canonical = json.dumps(claims, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        DIGEST_DEFAULTS | claims, sort_keys=True, separators=(",", ":"), default=str
+    )
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -65,7 +65,8 @@ def init_app(app):
 
 def verify_access_token(authorization):
     """The identity of the ``Authorization`` header's bearer token, or a 401 (or 503) error."""
-    claims = _decode(_bearer_token(authorization), _policy(), "access")
+    policy = _policy()
+    claims = _decode(_bearer_token(authorization, policy), policy, "access")
     if claims.get("type") == "refresh":
         raise InvalidToken(message="The access token is invalid: a refresh token was sent.")
     if revocation.is_revoked(claims):
@@ -87,10 +88,10 @@ def _policy():
     return current_app.extensions["tokens"]
 
 
-def _bearer_token(authorization):
+def _bearer_token(authorization, policy):
     if not authorization:
         raise MissingToken()
-    _check_size(authorization, _policy())
+    _check_size(authorization, policy)
     parts = authorization.split()
     if not parts or parts[0].lower() != BEARER:
         raise MissingToken()

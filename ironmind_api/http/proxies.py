@@ -1,11 +1,38 @@
-"""Which proxies' X-Forwarded-For/-Proto headers are believed: TRUSTED_PROXIES of them."""
+"""Whose X-Forwarded-For/-Proto are believed: TRUSTED_PROXIES hops, from TRUSTED_PROXY_ADDRESSES."""
+
+from ipaddress import ip_address
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def init_app(app):
     # Without trusted proxies, X-Forwarded-For/-Proto are ignored: remote_addr and scheme are
-    # the socket's, so a client cannot pick its rate-limit key or fake HTTPS.
+    # the socket's, so a client cannot pick its rate-limit key or fake HTTPS. With them, only
+    # a request whose peer is one of the proxies' addresses has its headers applied.
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        behind_proxy = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+        networks = app.config["TRUSTED_PROXY_NETWORKS"]
+        app.wsgi_app = from_proxies_only(networks, behind_proxy, app.wsgi_app)
+
+
+def from_proxies_only(networks, behind_proxy, direct):
+    """A WSGI app: ``behind_proxy`` serves requests whose peer is in ``networks``, ``direct``
+    every other one."""
+
+    def dispatch(environ, start_response):
+        trusted = is_in(environ.get("REMOTE_ADDR"), networks)
+        return (behind_proxy if trusted else direct)(environ, start_response)
+
+    return dispatch
+
+
+def is_in(address, networks):
+    """Whether an IP address (a peer's REMOTE_ADDR) belongs to one of ``networks``."""
+    try:
+        peer = ip_address(address or "")
+    except ValueError:  # not an IP: a UNIX socket's peer, or no peer
+        return False
+    # An IPv4 client of a server bound to [::] arrives as ::ffff:a.b.c.d.
+    peer = getattr(peer, "ipv4_mapped", None) or peer
+    return any(peer in network for network in networks)

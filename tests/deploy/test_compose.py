@@ -19,11 +19,63 @@ def api(compose):
     return compose["services"]["api"]
 
 
-def test_compose_runs_api_postgres_and_redis(compose):
-    assert set(compose["services"]) == {"api", "postgres", "redis", "frontend"}
+def test_compose_runs_nginx_api_postgres_and_redis(compose):
+    assert set(compose["services"]) == {"nginx", "api", "postgres", "redis", "frontend"}
     # The example frontend starts only when asked for (docker compose --profile frontend up).
     profiles = {name: service.get("profiles") for name, service in compose["services"].items()}
-    assert profiles == {"api": None, "postgres": None, "redis": None, "frontend": ["frontend"]}
+    assert profiles == {
+        "nginx": None, "api": None, "postgres": None, "redis": None, "frontend": ["frontend"]
+    }
+
+
+@pytest.fixture(scope="module")
+def nginx(compose):
+    return compose["services"]["nginx"]
+
+
+def published(service):
+    """The host ports a service publishes ("8000:8000" -> "8000")."""
+    return [str(mapping).rsplit(":", 1)[0] for mapping in service.get("ports", [])]
+
+
+def test_only_nginx_publishes_a_port_of_the_api(compose, nginx):
+    """gunicorn is reachable through the proxy only (docs/DEPLOYMENT.md)."""
+    always_on = {n: s for n, s in compose["services"].items() if not s.get("profiles")}
+    assert {name: published(s) for name, s in always_on.items() if published(s)} == {
+        "nginx": ["8000"]
+    }
+    assert "ports" not in compose["services"]["api"]
+    assert "expose" not in compose["services"]["api"]
+
+
+def test_nginx_is_the_official_image_at_a_pinned_version(nginx):
+    name, _, tag = nginx["image"].partition(":")
+    assert name == "nginx"
+    assert tag[:1].isdigit() and "latest" not in tag
+
+
+def test_nginx_renders_the_repositorys_template_in_front_of_gunicorn(api, nginx):
+    source, target, mode = nginx["volumes"][0].split(":")
+    assert (ROOT / source).resolve() == ROOT / "docker" / "nginx" / "default.conf.template"
+    # The official image renders /etc/nginx/templates/*.template into /etc/nginx/conf.d/.
+    assert (target, mode) == ("/etc/nginx/templates/default.conf.template", "ro")
+    env = nginx["environment"]
+    assert env["API_UPSTREAM"] == f"api:{api['environment']['PORT']}"
+    assert nginx["ports"] == [f"8000:{env['NGINX_PORT']}"]
+    # The API's body limit, from the same .env value and default.
+    assert env["MAX_CONTENT_LENGTH"] == "${MAX_CONTENT_LENGTH:-1048576}"
+    assert nginx["depends_on"] == {"api": {"condition": "service_healthy"}}
+
+
+def test_the_api_believes_forwarded_headers_from_nginxs_network_only(compose, api, nginx):
+    subnet = compose["networks"]["proxy"]["ipam"]["config"][0]["subnet"]
+    assert nginx["networks"] == ["proxy"]
+    assert sorted(api["networks"]) == ["default", "proxy"]
+    # Nothing else joins the proxy network: every peer there is nginx (or the API itself).
+    others = [n for n, s in compose["services"].items() if n not in ("api", "nginx")]
+    assert all("proxy" not in compose["services"][n].get("networks", []) for n in others)
+    assert api["environment"]["TRUSTED_PROXIES"] == "1"
+    assert api["environment"]["TRUSTED_PROXY_ADDRESSES"] == subnet
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +96,11 @@ def test_frontend_signs_with_the_apis_secret(api, frontend):
     assert frontend["environment"]["API_TOKEN_MODE"] == "exchange"
 
 
-def test_frontend_reaches_the_api_it_waits_for(api, frontend):
+def test_frontend_reaches_the_api_it_waits_for(nginx, frontend):
     env = frontend["environment"]
     assert env["API_URL"].endswith("localhost:8000}")  # the API's published port, for the browser
-    assert "8000:8000" in api["ports"]
-    assert frontend["depends_on"]["api"] == {"condition": "service_healthy"}
+    assert "8000:8000" in nginx["ports"]
+    assert frontend["depends_on"]["nginx"] == {"condition": "service_healthy"}
     # Its Better Auth tables live in a database of their own on the compose PostgreSQL.
     assert env["AUTH_DATABASE_URL"].startswith("postgresql://")
     assert env["AUTH_DATABASE_URL"].endswith("@postgres:5432/ironmind_frontend")
@@ -65,7 +117,12 @@ def test_api_waits_until_postgres_and_redis_are_healthy(api):
 
 @pytest.mark.parametrize(
     ("service", "probe"),
-    [("api", "docker/healthcheck.py"), ("postgres", "pg_isready"), ("redis", "redis-cli ping")],
+    [
+        ("nginx", "http://127.0.0.1:8000/health"),
+        ("api", "docker/healthcheck.py"),
+        ("postgres", "pg_isready"),
+        ("redis", "redis-cli ping"),
+    ],
 )
 def test_every_service_has_a_healthcheck(compose, service, probe):
     test = compose["services"][service]["healthcheck"]["test"]
@@ -98,8 +155,8 @@ def test_api_runs_in_production_on_postgres_with_redis_limits(api):
     assert "REDIS_URL" not in env  # nothing reads it: revocation is in PostgreSQL
 
 
-def test_api_publishes_port_8000_the_frontend_expects(api):
-    assert "8000:8000" in api["ports"]
+def test_nginx_publishes_port_8000_the_frontend_expects(nginx):
+    assert "8000:8000" in nginx["ports"]
 
 
 def test_api_stops_slower_than_gunicorns_graceful_timeout(api):

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, make_url, text
 
 from tests import services
 from tests.conftest import require_service
 from tests.reliability.harness import Server
-from tests.services import postgres_problem, postgres_url, redis_problem
+from tests.services import redis_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTS = range(18610, 18630)
@@ -41,21 +40,6 @@ def redis_url():
 
 def free_port():
     return services.free_port(PORTS, reuse_address=True)
-
-
-@pytest.fixture(scope="module")
-def database():
-    """A PostgreSQL database of its own, dropped afterwards."""
-    url = postgres_url()
-    require_service(postgres_problem(url))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"ironmind_gunicorn_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="module")
