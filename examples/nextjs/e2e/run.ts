@@ -389,7 +389,29 @@ async function corsRefused(browser: Browser) {
   await context.close();
 }
 
+/** The same app opened at http://localhost:<port>, an origin its BETTER_AUTH_URL does not name. */
+async function otherOriginIsExplained(browser: Browser) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const elsewhere = appUrl.replace("://127.0.0.1:", "://localhost:");
+  await step("register-from-another-origin-says-what-to-set", page, async () => {
+    await page.goto(`${elsewhere}/register`);
+    await page.getByLabel("Name").fill(`eve ${mode}`);
+    await page.getByLabel("Email").fill(`eve-${run}@example.com`);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    const text = await page.getByTestId("auth-error").innerText();
+    for (const expected of ["Invalid origin", `this page is ${elsewhere}`, `BETTER_AUTH_URL is ${appUrl}`]) {
+      expect(text.includes(expected), `the sign-up error does not say "${expected}": ${text}`);
+    }
+  });
+  await context.close();
+}
+
 async function wrongSecret(browser: Browser) {
+  // This app's BETTER_AUTH_URL is set (to 127.0.0.1): opened at localhost, Better Auth refuses.
+  await otherOriginIsExplained(browser);
   const { context, page } = await registerOnly(browser, "sam");
   if (mode === "exchange") {
     // The app signs its HS256 tokens with a secret the API does not have.
