@@ -109,7 +109,7 @@ class Config:
     # (gunicorn.conf.py); comma-separated, none by default. Set with TRUSTED_PROXIES, or not at all.
     TRUSTED_PROXY_ADDRESSES = os.environ.get("TRUSTED_PROXY_ADDRESSES") or ""
     # Seconds in which a just-rotated refresh token still gets the session's current one
-    # (two tabs refreshing at once); 0 turns the grace off. See README, "Token lifecycle".
+    # (two tabs refreshing at once); 0 turns the grace off. See docs/TOKENS.md.
     REFRESH_REUSE_GRACE = _env_int("REFRESH_REUSE_GRACE", 10)
     # PostgreSQL: answer the per-request revocation check from a per-process copy of the list
     # kept current by LISTEN/NOTIFY (one extra connection per worker); off = query per request.

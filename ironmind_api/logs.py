@@ -41,6 +41,15 @@ class DevServerRequestLines(logging.Filter):
         return True
 
 
+def dev_server_handler(level):
+    """Plain lines on stderr for `flask run`'s own messages (" * Running on http://…")."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(DevServerRequestLines())
+    handler.setLevel(level)
+    return handler
+
+
 def json_handler(level):
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
@@ -72,9 +81,15 @@ def configure_logging(app):
     handler.setLevel(app.config["LOG_LEVEL"])
     root.setLevel(app.config["LOG_LEVEL"])
     app.logger.removeHandler(default_handler)
-    # The access line (http/access_log.py) replaces the development server's own request
-    # lines; its start-up lines (" * Running on http://…") still say where `flask run` listens.
+    # The development server's own lines (" * Running on http://…", its warning) are read by a
+    # person at a terminal: plain text, a line each. Its per-request lines are dropped, since
+    # the access line (http/access_log.py) replaces them. Only `flask run` logs to "werkzeug".
     werkzeug_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, DevServerRequestLines) for f in werkzeug_log.filters):
-        werkzeug_log.addFilter(DevServerRequestLines())
+    dev_handler = next((h for h in werkzeug_log.handlers if getattr(h, "ironmind", False)), None)
+    if dev_handler is None:
+        dev_handler = dev_server_handler(app.config["LOG_LEVEL"])
+        dev_handler.ironmind = True
+        werkzeug_log.addHandler(dev_handler)
+        werkzeug_log.propagate = False
+    dev_handler.setLevel(app.config["LOG_LEVEL"])
     app.extensions["log_handler"] = handler

@@ -69,6 +69,8 @@ def test_flask_run_prints_where_it_listens_and_that_the_schema_is_behind(dev_ser
     port, lines = dev_server
 
     wait_for(lines, f"Running on http://127.0.0.1:{port}")
+    # A line a person reads and a terminal can link, not a string escaped inside JSON.
+    assert f" * Running on http://127.0.0.1:{port}\n" in lines
     status, body = get(port, "/health/ready")
 
     assert (status, body) == (503, {"status": "unavailable", "database": "ok", "schema": "behind"})

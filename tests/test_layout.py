@@ -22,7 +22,8 @@ def test_every_module_opens_with_a_one_line_summary():
 def test_the_readme_layout_table_names_every_module():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("## Layout"):]
-    table = table[: table.index("\n## ", 1)]
+    end = table.find("\n## ", 1)  # the next section, if the table is not the last one
+    table = table if end == -1 else table[:end]
     named = set()
     for cell in re.findall(r"^\| ([^|]+) \|", table, flags=re.MULTILINE):
         paths = re.findall(r"`([^`]+\.py)`", cell)

@@ -1,5 +1,7 @@
 """One JSON access line per request, with who did it; never a secret."""
 
+import pytest
+
 from tests.conftest import bearer, mint
 
 PASSWORD = "correct horse battery"
@@ -22,6 +24,7 @@ def test_each_request_logs_one_json_access_line(client, db, log_lines):
     assert isinstance(line["duration_ms"], float)
     assert line["remote_addr"] == "127.0.0.1"
     assert line["timestamp"]
+    assert line["error"] is None
 
 
 def test_the_access_line_names_the_user(client, db, log_lines):
@@ -30,6 +33,43 @@ def test_the_access_line_names_the_user(client, db, log_lines):
     (line,) = access_lines(log_lines())
     assert line["user_id"] == "user-77"
     assert line["status"] == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "status", "error"),
+    [
+        ("GET", "/api/protected", {}, None, 401, "missing_token"),
+        ("GET", "/api/protected", bearer(mint(secret="x" * 32)), None, 401, "invalid_token"),
+        ("GET", "/api/protected", bearer(mint(exp=1)), None, 401, "token_expired"),
+        ("GET", "/api/nowhere", {}, None, 404, "not_found"),
+        ("DELETE", "/health", {}, None, 405, "method_not_allowed"),
+        ("POST", "/api/auth/signup", {}, {"email": "not-an-email"}, 422, "validation_error"),
+        ("POST", "/api/auth/signin", {}, {"email": "a@b.c", "password": "wrong pass"}, 401,
+         "invalid_credentials"),
+    ],
+)
+def test_the_access_line_says_why_a_request_was_refused(
+    client, db, log_lines, method, path, headers, body, status, error
+):
+    response = client.open(path, method=method, headers=headers, json=body)
+
+    (line,) = access_lines(log_lines())
+    assert (line["status"], line["error"]) == (status, error) == (
+        response.status_code, response.get_json()["error"]
+    )
+
+
+def test_the_access_line_of_a_crash_says_internal_error(make_app, db, log_lines):
+    app = make_app()
+
+    @app.get("/crash")
+    def crash():
+        raise RuntimeError("boom")
+
+    app.test_client().get("/crash", headers={"X-Request-ID": "crash-1"})
+
+    (line,) = [line for line in access_lines(log_lines()) if line["request_id"] == "crash-1"]
+    assert (line["status"], line["error"]) == (500, "internal_error")
 
 
 def test_other_lines_written_during_a_request_carry_its_ids(make_app, db, log_lines):

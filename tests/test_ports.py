@@ -1,4 +1,4 @@
-"""Tests and CI scripts listen only on the project's fixed port ranges (README, Quick start)."""
+"""Tests and CI scripts listen only on the project's fixed port ranges (docs/DEVELOPMENT.md)."""
 
 import re
 from pathlib import Path

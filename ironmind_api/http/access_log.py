@@ -21,6 +21,7 @@ def start_request():
     supplied = request.headers.get("X-Request-ID", "")
     g.request_id = supplied if REQUEST_ID_PATTERN.fullmatch(supplied) else uuid.uuid4().hex
     g.user_id = None
+    g.error_code = None  # set by errors.error_response, so the access line says why
 
 
 def finish_request(response):
@@ -37,6 +38,7 @@ def finish_request(response):
             "remote_addr": request.remote_addr,
             "request_id": request_id,
             "user_id": g.get("user_id"),
+            "error": g.get("error_code"),
         },
     )
     return response

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.reliability
 
 CLIENTS = 8
 OUTAGE = 5.0  # s the cluster stays down
-BOUND = Config.DB_REQUEST_BOUND  # s: no request may take longer (README "Reliability")
+BOUND = Config.DB_REQUEST_BOUND  # s: no request may take longer (docs/RELIABILITY.md)
 READY_BOUND = 2.5  # s: /health/ready answers within 2 s, plus scheduling margin
 RECOVERY = 5.0  # s after PostgreSQL accepts connections again
 

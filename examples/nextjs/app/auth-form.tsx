@@ -4,7 +4,17 @@ import { useState, type FormEvent } from "react";
 import { authClient } from "@/lib/auth-client";
 import { clearTokenCache } from "@/lib/api-client";
 
-export function AuthForm({ mode }: { mode: "register" | "login" }) {
+/** Better Auth's refusal, with what to set when the page's origin is not the app's URL. */
+function explainAuthError(error: { message?: string; statusText?: string }, appUrl: string): string {
+  const text = error.message || error.statusText || "Failed";
+  const origin = window.location.origin;
+  if (/invalid origin/i.test(text) && origin !== appUrl) {
+    return `${text}: this page is ${origin}, but the app's BETTER_AUTH_URL is ${appUrl}. Open ${appUrl}, or set BETTER_AUTH_URL=${origin} and restart the app.`;
+  }
+  return text;
+}
+
+export function AuthForm({ mode, appUrl }: { mode: "register" | "login"; appUrl: string }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -20,7 +30,7 @@ export function AuthForm({ mode }: { mode: "register" | "login" }) {
         ? await authClient.signUp.email({ name: String(form.get("name")), email, password })
         : await authClient.signIn.email({ email, password });
     if (error) {
-      setError(error.message || error.statusText || "Failed");
+      setError(explainAuthError(error, appUrl));
       setBusy(false);
       return;
     }

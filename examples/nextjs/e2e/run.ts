@@ -1,20 +1,25 @@
 // The human checklist of the Next.js <-> IRONMIND API integration, in headless Chromium.
 // Started by e2e.sh once the app (next start) and the API (gunicorn) are up; one run per token
 // mode (E2E_MODE). Every step prints a line and leaves a screenshot; the first failure exits 1.
+// E2E_JOURNEY picks what to drive: "checklist" (the default, everything that should work), or
+// one failure, which must end on a page that names its cause: "cors" (the API's CORS_ORIGINS
+// lacks the app's origin), "secret" (the app's BETTER_AUTH_SECRET is not the API's; in
+// jwt-plugin mode: not the one its auth database's keys were made with), "down" (no API).
 //
-// Environment: E2E_MODE (exchange | jwt-plugin), APP_URL, API_URL, API_LOG (the API's stdout),
-// SCREENSHOTS (a directory), CHROMIUM (default /usr/bin/chromium).
+// Environment: E2E_MODE (exchange | jwt-plugin), E2E_JOURNEY, APP_URL, API_URL, API_LOG (the
+// API's stdout), SCREENSHOTS (a directory), CHROMIUM (default /usr/bin/chromium).
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 const mode = required("E2E_MODE");
+const journey = process.env.E2E_JOURNEY || "checklist";
 const appUrl = required("APP_URL").replace(/\/+$/, "");
 const apiUrl = required("API_URL").replace(/\/+$/, "");
 const apiLog = required("API_LOG");
-const shots = join(required("SCREENSHOTS"), mode);
-const run = `${Date.now().toString(36)}-${mode}`;
+const shots = join(required("SCREENSHOTS"), journey === "checklist" ? mode : `${mode}-${journey}`);
+const run = `${Date.now().toString(36)}-${mode}-${journey}`;
 const password = "correct horse battery staple";
 
 function required(name: string): string {
@@ -39,11 +44,11 @@ async function step(name: string, page: Page, body: () => Promise<void>) {
     await body();
   } catch (error) {
     await page.screenshot({ path: join(shots, `${label}-FAILED.png`), fullPage: true }).catch(() => {});
-    console.error(`[e2e ${mode}] FAIL ${label}: ${error instanceof Error ? error.message : error}`);
+    console.error(`[e2e ${mode} ${journey}] FAIL ${label}: ${error instanceof Error ? error.message : error}`);
     throw error;
   }
   await page.screenshot({ path: join(shots, `${label}.png`), fullPage: true });
-  console.log(`[e2e ${mode}] ok   ${label} (${Date.now() - started} ms)`);
+  console.log(`[e2e ${mode} ${journey}] ok   ${label} (${Date.now() - started} ms)`);
 }
 
 /** What the page sent to and got back from the API (Playwright sees the real browser traffic). */
@@ -62,7 +67,7 @@ function watch(page: Page): Exchange[] {
       authorization: request.headers()["authorization"],
     });
   });
-  page.on("pageerror", (error) => console.error(`[e2e ${mode}] page error: ${error.message}`));
+  page.on("pageerror", (error) => console.error(`[e2e ${mode} ${journey}] page error: ${error.message}`));
   return seen;
 }
 
@@ -138,7 +143,15 @@ async function main() {
     ],
   });
   try {
-    await checklist(browser);
+    const journeys: Record<string, (browser: Browser) => Promise<void>> = {
+      checklist,
+      cors: corsRefused,
+      secret: wrongSecret,
+      down: apiDown,
+    };
+    const drive = journeys[journey];
+    if (!drive) throw new Error(`E2E_JOURNEY must be one of ${Object.keys(journeys).join(", ")}; got ${journey}`);
+    await drive(browser);
   } finally {
     await browser.close();
   }
@@ -333,8 +346,110 @@ async function checklist(browser: Browser) {
   await contextA.close();
 }
 
+// ---- the failure journeys: each ends on a page that says what is wrong and what to set
+
+/** Register on the app and land on the dashboard, whatever the dashboard then manages to show. */
+async function registerOnly(browser: Browser, who: string) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  watch(page);
+  await step(`register-${who}`, page, async () => {
+    await page.goto(`${appUrl}/register`);
+    await page.getByLabel("Name").fill(`${who} ${mode}`);
+    await page.getByLabel("Email").fill(`${who}-${run}@example.com`);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(`${appUrl}/dashboard`);
+  });
+  return { context, page };
+}
+
+/** The notice `testId` is shown, of this kind, and says each of `texts`. */
+async function expectProblem(page: Page, testId: string, kind: string, texts: string[]) {
+  const notice = page.getByTestId(testId);
+  await notice.waitFor();
+  const text = await notice.innerText();
+  const shown = await notice.getAttribute("data-kind");
+  expect(shown === kind, `${testId} is a "${shown}" notice, not "${kind}": ${text}`);
+  for (const expected of texts) expect(text.includes(expected), `${testId} does not say "${expected}": ${text}`);
+}
+
+async function corsRefused(browser: Browser) {
+  // This app runs on a port of its own with BETTER_AUTH_URL unset: registering works only
+  // because Better Auth's URL follows the port. The API does not list this origin.
+  const { context, page } = await registerOnly(browser, "cora");
+  await step("tasks-name-the-refused-origin", page, async () => {
+    await expectProblem(page, "tasks-error", "cors", ["refused this origin (CORS)", appUrl, "CORS_ORIGINS"]);
+  });
+  await step("protected-names-the-refused-origin", page, async () => {
+    await page.getByRole("button", { name: "Test protected endpoint" }).click();
+    await expectProblem(page, "protected-error", "cors", ["refused this origin (CORS)", appUrl]);
+  });
+  await context.close();
+}
+
+/** The same app opened at http://localhost:<port>, an origin its BETTER_AUTH_URL does not name. */
+async function otherOriginIsExplained(browser: Browser) {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const elsewhere = appUrl.replace("://127.0.0.1:", "://localhost:");
+  await step("register-from-another-origin-says-what-to-set", page, async () => {
+    await page.goto(`${elsewhere}/register`);
+    await page.getByLabel("Name").fill(`eve ${mode}`);
+    await page.getByLabel("Email").fill(`eve-${run}@example.com`);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    const text = await page.getByTestId("auth-error").innerText();
+    for (const expected of ["Invalid origin", `this page is ${elsewhere}`, `BETTER_AUTH_URL is ${appUrl}`]) {
+      expect(text.includes(expected), `the sign-up error does not say "${expected}": ${text}`);
+    }
+  });
+  await context.close();
+}
+
+async function wrongSecret(browser: Browser) {
+  // This app's BETTER_AUTH_URL is set (to 127.0.0.1): opened at localhost, Better Auth refuses.
+  await otherOriginIsExplained(browser);
+  const { context, page } = await registerOnly(browser, "sam");
+  if (mode === "exchange") {
+    // The app signs its HS256 tokens with a secret the API does not have.
+    await step("tasks-name-the-secret-mismatch", page, async () => {
+      await expectProblem(page, "tasks-error", "secret", [
+        "Secret mismatch", "invalid_token", "Signature verification failed", "BETTER_AUTH_SECRET",
+      ]);
+    });
+    await step("api-log-says-why", page, async () => {
+      const refused = apiLogLines().find(
+        (l) => l.message === "request" && l.path === "/api/tasks" && l.status === 401 && l.error === "invalid_token",
+      );
+      expect(refused, "no access line for GET /api/tasks with status 401 and error invalid_token");
+    });
+  } else {
+    // JWT-plugin tokens do not use the shared secret, but Better Auth encrypted its signing
+    // keys with the secret it had: with another one, its auth database is unreadable.
+    await step("dashboard-names-the-changed-secret", page, async () => {
+      await expectProblem(page, "setup-error", "secret-changed", ["BETTER_AUTH_SECRET changed", "decrypt"]);
+    });
+  }
+  await context.close();
+}
+
+async function apiDown(browser: Browser) {
+  const { context, page } = await registerOnly(browser, "dan");
+  await step("tasks-say-the-api-is-unreachable", page, async () => {
+    await expectProblem(page, "tasks-error", "unreachable", ["could not be reached", apiUrl, "API_URL"]);
+  });
+  await step("protected-says-the-api-is-unreachable", page, async () => {
+    await page.getByRole("button", { name: "Test protected endpoint" }).click();
+    await expectProblem(page, "protected-error", "unreachable", ["could not be reached", apiUrl]);
+  });
+  await context.close();
+}
+
 main().then(
-  () => console.log(`[e2e ${mode}] all ${stepNo} steps passed`),
+  () => console.log(`[e2e ${mode} ${journey}] all ${stepNo} steps passed`),
   (error) => {
     if (!(error instanceof StepFailed)) console.error(error);
     process.exit(1);

@@ -1,4 +1,5 @@
-// The browser's client for the IRONMIND API.
+// The browser's client for the IRONMIND API. Self-contained: it imports only `jose`, so it can
+// be copied as it is into any Next.js app that signs its users in with Better Auth.
 //
 // Every request carries `Authorization: Bearer <token>`. The token comes from this app:
 //   - mode "exchange":   GET /api/auth/backend-token, an HS256 JWT {sub, iat, exp} signed with
@@ -6,11 +7,21 @@
 //   - mode "jwt-plugin": GET /api/auth/token, Better Auth's JWT plugin token (EdDSA), which the
 //                        API verifies with the public keys at /api/auth/jwks.
 // It is cached until a minute before it expires. A 401 from the API (expired or revoked token)
-// drops the cache and retries once with a fresh token; a second 401, or no session at all,
-// sends the user to /login. Signing out clears the cache.
+// drops the cache and retries once with a fresh token; no session at all sends the user to
+// /login. Anything else that goes wrong is thrown as an error that says what happened, and
+// `explain()` turns it into what to tell the user (and what to fix).
 import { decodeJwt } from "jose";
-import { authClient } from "./auth-client";
-import type { ApiConfig } from "./config";
+
+export type TokenMode = "exchange" | "jwt-plugin";
+
+export type ApiConfig = {
+  /** Where the IRONMIND API is, as the browser reaches it (another origin: CORS applies). */
+  apiUrl: string;
+  /** exchange: HS256 from /api/auth/backend-token; jwt-plugin: Better Auth's EdDSA token. */
+  tokenMode: TokenMode;
+  /** Tasks per page; the "Load more" button follows the API's Link: rel="next". */
+  tasksPageSize: number;
+};
 
 export type Task = {
   id: string;
@@ -22,14 +33,50 @@ export type Task = {
   updatedAt: string;
 };
 
+type ErrorBody = { error?: string; message?: string } | null;
+
+/** The API answered with an error: its status, and the contract's `error` code and `message`. */
 export class ApiError extends Error {
+  readonly code: string;
+  readonly apiMessage: string;
+
   constructor(
     readonly status: number,
     readonly body: unknown,
   ) {
-    const code = (body as { error?: string } | null)?.error;
-    const message = (body as { message?: string } | null)?.message;
-    super(`${status}${code ? ` ${code}` : ""}${message ? `: ${message}` : ""}`);
+    const code = (body as ErrorBody)?.error ?? `http_${status}`;
+    const apiMessage = (body as ErrorBody)?.message ?? "";
+    super(`${status} ${code}${apiMessage ? `: ${apiMessage}` : ""}`);
+    this.code = code;
+    this.apiMessage = apiMessage;
+  }
+}
+
+/**
+ * No answer the page may read. "unreachable": nothing answers at apiUrl (down, wrong API_URL);
+ * "cors": something answers there, but not to this page's origin (the API's CORS_ORIGINS).
+ */
+export class ApiUnreachable extends Error {
+  constructor(
+    readonly kind: "unreachable" | "cors",
+    readonly apiUrl: string,
+    readonly origin: string,
+  ) {
+    super(
+      kind === "cors"
+        ? `The API at ${apiUrl} answers, but not to this origin (${origin}).`
+        : `The API at ${apiUrl} could not be reached.`,
+    );
+  }
+}
+
+/** This app's own server could not hand out a token (its Better Auth set-up failed). */
+export class TokenUnavailable extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(`This app could not issue an API token (${status}): ${detail}`);
   }
 }
 
@@ -47,26 +94,21 @@ export function clearTokenCache(): void {
 function toLogin(): never {
   clearTokenCache();
   window.location.assign("/login");
-  throw new ApiError(401, { error: "unauthorized", message: "Signed out; redirecting to /login." });
+  throw new TokenUnavailable(401, "no Better Auth session; going to /login.");
 }
 
 async function fetchToken(config: ApiConfig): Promise<string> {
-  let token: string | undefined;
-  if (config.tokenMode === "exchange") {
-    const res = await fetch("/api/auth/backend-token", { cache: "no-store" });
-    if (res.status === 401) toLogin();
-    if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
-    token = ((await res.json()) as { token: string }).token;
-  } else {
-    const { data, error } = await authClient.token();
-    if (error?.status === 401) toLogin();
-    if (error || !data) throw new ApiError(error?.status ?? 500, error);
-    token = data.token;
+  // Both are this app's own routes: the exchange route, or Better Auth's JWT plugin endpoint.
+  const path = config.tokenMode === "exchange" ? "/api/auth/backend-token" : "/api/auth/token";
+  const res = await fetch(path, { cache: "no-store", credentials: "same-origin" });
+  if (res.status === 401) toLogin();
+  const body = (await res.json().catch(() => null)) as { token?: string; message?: string } | null;
+  if (!res.ok || !body?.token) {
+    throw new TokenUnavailable(res.status, body?.message || res.statusText || "no token in the answer");
   }
-  const { exp } = decodeJwt(token); // the token's own expiry decides how long it is reused
-  const renewAt = (exp ?? 0) * 1000 - RENEW_BEFORE_EXPIRY_MS;
-  cached = { token, renewAt };
-  return token;
+  const { exp } = decodeJwt(body.token); // the token's own expiry decides how long it is reused
+  cached = { token: body.token, renewAt: (exp ?? 0) * 1000 - RENEW_BEFORE_EXPIRY_MS };
+  return body.token;
 }
 
 async function getToken(config: ApiConfig): Promise<string> {
@@ -84,6 +126,19 @@ export function cachedToken(): string | null {
   return cached && Date.now() < cached.renewAt ? cached.token : null;
 }
 
+/**
+ * A fetch the browser refused (TypeError) has no status: ask the API's /health once more
+ * without CORS. An opaque answer means the server is there and it is the origin that is
+ * refused; a second failure means nothing answers.
+ */
+async function unreachable(config: ApiConfig): Promise<ApiUnreachable> {
+  const answers = await fetch(`${config.apiUrl}/health`, { mode: "no-cors", cache: "no-store" }).then(
+    () => true,
+    () => false,
+  );
+  return new ApiUnreachable(answers ? "cors" : "unreachable", config.apiUrl, window.location.origin);
+}
+
 /** fetch() against the API with the bearer token, one retry with a fresh token on 401. */
 export async function apiFetch(config: ApiConfig, pathOrUrl: string, init: RequestInit = {}) {
   const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${config.apiUrl}${pathOrUrl}`;
@@ -91,13 +146,16 @@ export async function apiFetch(config: ApiConfig, pathOrUrl: string, init: Reque
     const headers = new Headers(init.headers);
     headers.set("Authorization", `Bearer ${await getToken(config)}`);
     if (init.body !== undefined) headers.set("Content-Type", "application/json");
-    return fetch(url, { ...init, headers, mode: "cors", cache: "no-store" });
+    try {
+      return await fetch(url, { ...init, headers, mode: "cors", cache: "no-store" });
+    } catch {
+      throw await unreachable(config);
+    }
   };
   let res = await send();
   if (res.status === 401) {
     cached = null; // expired or revoked: one fresh token, one more try
     res = await send();
-    if (res.status === 401) toLogin();
   }
   return res;
 }
@@ -147,9 +205,59 @@ export function createApi(config: ApiConfig) {
   };
 }
 
+/** What went wrong, for a person: which side, the API's own code and message, what to do. */
+export type Problem = {
+  kind: "secret" | "cors" | "unreachable" | "api" | "app";
+  title: string;
+  code?: string;
+  message: string;
+  hint?: string;
+};
+
+export function explain(error: unknown, config: ApiConfig): Problem {
+  if (error instanceof ApiUnreachable && error.kind === "cors") {
+    return {
+      kind: "cors",
+      title: "The API refused this origin (CORS)",
+      message: error.message,
+      hint: `Add ${error.origin} to the API's CORS_ORIGINS (comma-separated) and restart it; or check API_URL.`,
+    };
+  }
+  if (error instanceof ApiUnreachable) {
+    return {
+      kind: "unreachable",
+      title: "The API could not be reached",
+      message: error.message,
+      hint: `Start the API, or set this app's API_URL to where it listens (now ${error.apiUrl}).`,
+    };
+  }
+  if (error instanceof ApiError && error.status === 401 && /signature verification failed/i.test(error.apiMessage)) {
+    return {
+      kind: "secret",
+      title:
+        config.tokenMode === "exchange"
+          ? "Secret mismatch: the API cannot verify this app's tokens"
+          : "Key mismatch: the API cannot verify Better Auth's tokens",
+      code: error.code,
+      message: error.apiMessage,
+      hint:
+        config.tokenMode === "exchange"
+          ? "This app signs its tokens with BETTER_AUTH_SECRET: set the same value in the app and the API, and restart both."
+          : "The API checks these tokens with the keys at its BETTER_AUTH_URL/api/auth/jwks: point it at this app.",
+    };
+  }
+  if (error instanceof ApiError) {
+    return { kind: "api", title: `The API answered ${error.status}`, code: error.code, message: error.apiMessage };
+  }
+  if (error instanceof TokenUnavailable) {
+    return { kind: "app", title: "This app could not issue an API token", message: error.message };
+  }
+  return { kind: "app", title: "Something failed in the browser", message: String(error) };
+}
+
 /**
  * Sign out everywhere: revoke the cached API token (the API lists it as revoked until it
- * expires), end the Better Auth session, and forget the token.
+ * expires), end the Better Auth session (its POST /api/auth/sign-out), and forget the token.
  */
 export async function signOut(config: ApiConfig | null): Promise<void> {
   const token = cachedToken();
@@ -160,6 +268,11 @@ export async function signOut(config: ApiConfig | null): Promise<void> {
       mode: "cors",
     }).catch(() => undefined); // the session ends below either way
   }
-  await authClient.signOut();
+  await fetch("/api/auth/sign-out", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: "{}",
+    credentials: "same-origin",
+  });
   clearTokenCache();
 }

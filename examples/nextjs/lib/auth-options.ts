@@ -3,6 +3,7 @@
 import type { BetterAuthOptions } from "better-auth";
 import { jwt } from "better-auth/plugins";
 import { Pool } from "pg";
+import { appUrl } from "./config";
 
 export const DEFAULT_AUTH_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/ironmind_nextjs";
 
@@ -10,11 +11,16 @@ export function authDatabaseUrl(): string {
   return process.env.AUTH_DATABASE_URL || DEFAULT_AUTH_DATABASE_URL;
 }
 
+/** The origins Better Auth accepts: the app's URL, and 127.0.0.1 for the same port by default. */
+function trustedOrigins(): string[] {
+  if (process.env.BETTER_AUTH_URL?.trim()) return [];
+  return [`http://127.0.0.1:${process.env.PORT || 3000}`];
+}
+
 export function authOptions(): BetterAuthOptions {
   return {
-    // Its own public URL: the JWT plugin's tokens carry it as `iss` and `aud`, and the API
-    // reads the public keys from `${BETTER_AUTH_URL}/api/auth/jwks`.
-    baseURL: process.env.BETTER_AUTH_URL || "http://localhost:3000",
+    baseURL: appUrl(),
+    trustedOrigins: trustedOrigins(),
     secret: process.env.BETTER_AUTH_SECRET,
     database: new Pool({ connectionString: authDatabaseUrl(), max: 5 }),
     emailAndPassword: { enabled: true, autoSignIn: true },

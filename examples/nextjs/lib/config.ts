@@ -1,15 +1,9 @@
 // Settings read from the environment when a request is served (never baked in at build time),
-// then handed to the browser as props by server components.
-export type TokenMode = "exchange" | "jwt-plugin";
+// then handed to the browser as props by server components. The types live with the client
+// (lib/api-client.ts), which needs nothing else from this app.
+import type { ApiConfig } from "./api-client";
 
-export type ApiConfig = {
-  /** Where the IRONMIND API is, as the browser reaches it (another origin: CORS applies). */
-  apiUrl: string;
-  /** exchange: HS256 from /api/auth/backend-token; jwt-plugin: Better Auth's EdDSA token. */
-  tokenMode: TokenMode;
-  /** Tasks per page; the "Load more" button follows the API's Link: rel="next". */
-  tasksPageSize: number;
-};
+export type { ApiConfig, TokenMode } from "./api-client";
 
 export function apiConfig(): ApiConfig {
   const mode = process.env.API_TOKEN_MODE || "exchange";
@@ -25,4 +19,17 @@ export function apiConfig(): ApiConfig {
     tokenMode: mode,
     tasksPageSize: pageSize,
   };
+}
+
+/**
+ * The app's public URL: BETTER_AUTH_URL, or else http://localhost on the port this server
+ * listens on (`next start -p 17011` and `PORT=17011` both set process.env.PORT before the first
+ * request). Better Auth accepts sign-ins from this origin only (by default also from
+ * http://127.0.0.1 on the same port); JWT-plugin tokens carry it as
+ * `iss` and `aud`, and the API reads the public keys from `${appUrl()}/api/auth/jwks`.
+ */
+export function appUrl(): string {
+  const configured = process.env.BETTER_AUTH_URL?.trim();
+  if (configured) return configured.replace(/\/+$/, "");
+  return `http://localhost:${process.env.PORT || 3000}`;
 }

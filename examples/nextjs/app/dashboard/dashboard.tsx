@@ -2,22 +2,34 @@
 // Everything here talks to the IRONMIND API from the browser (another origin) through
 // lib/api-client.ts, with the token of the signed-in user.
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
-import { ApiError, createApi, signOut, type Task } from "@/lib/api-client";
-import type { ApiConfig } from "@/lib/config";
+import { createApi, explain, signOut, type ApiConfig, type Problem, type Task } from "@/lib/api-client";
 
 type User = { id: string; name: string; email: string };
 
-function describe(error: unknown): string {
-  return error instanceof ApiError ? `API error ${error.message}` : String(error);
+/** What went wrong, said once: the cause, the API's `error` code and message, what to do. */
+function ProblemNotice({ problem, testId }: { problem: Problem; testId: string }) {
+  return (
+    <div className="error problem" role="alert" data-testid={testId} data-kind={problem.kind}>
+      <strong data-testid="problem-title">{problem.title}</strong>
+      {problem.code && (
+        <>
+          {" "}
+          <code data-testid="problem-code">{problem.code}</code>
+        </>
+      )}
+      <p data-testid="problem-message">{problem.message}</p>
+      {problem.hint && <p className="hint">{problem.hint}</p>}
+    </div>
+  );
 }
 
 export function Dashboard({ user, config }: { user: User; config: ApiConfig }) {
   const api = useMemo(() => createApi(config), [config]);
-  const [protectedResult, setProtectedResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [protectedResult, setProtectedResult] = useState<{ userId: string } | { problem: Problem } | null>(null);
   const [tasks, setTasks] = useState<Task[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Problem | null>(null);
   const [title, setTitle] = useState("");
 
   const run = useCallback(async (action: () => Promise<void>) => {
@@ -25,9 +37,9 @@ export function Dashboard({ user, config }: { user: User; config: ApiConfig }) {
     try {
       await action();
     } catch (e) {
-      setError(describe(e));
+      setError(explain(e, config));
     }
-  }, []);
+  }, [config]);
 
   useEffect(() => {
     void run(async () => {
@@ -40,8 +52,8 @@ export function Dashboard({ user, config }: { user: User; config: ApiConfig }) {
 
   const testProtected = () =>
     api.protected().then(
-      (body) => setProtectedResult({ ok: true, text: body.user_id }),
-      (e) => setProtectedResult({ ok: false, text: describe(e) }),
+      (body) => setProtectedResult({ userId: body.user_id }),
+      (e) => setProtectedResult({ problem: explain(e, config) }),
     );
 
   const loadMore = () =>
@@ -102,13 +114,13 @@ export function Dashboard({ user, config }: { user: User; config: ApiConfig }) {
             Sign out
           </button>
         </div>
-        {protectedResult && (
-          <p className={protectedResult.ok ? "ok" : "error"} data-testid="protected-result">
-            {protectedResult.ok ? "API user_id: " : ""}
-            <code data-testid={protectedResult.ok ? "protected-user-id" : "protected-error"}>
-              {protectedResult.text}
-            </code>
+        {protectedResult && "userId" in protectedResult && (
+          <p className="ok" data-testid="protected-result">
+            API user_id: <code data-testid="protected-user-id">{protectedResult.userId}</code>
           </p>
+        )}
+        {protectedResult && "problem" in protectedResult && (
+          <ProblemNotice problem={protectedResult.problem} testId="protected-error" />
         )}
       </section>
 
@@ -126,11 +138,7 @@ export function Dashboard({ user, config }: { user: User; config: ApiConfig }) {
           />
           <button type="submit">Add task</button>
         </form>
-        {error && (
-          <p className="error" role="alert" data-testid="tasks-error">
-            {error}
-          </p>
-        )}
+        {error && <ProblemNotice problem={error} testId="tasks-error" />}
         <ul className="tasks" data-testid="tasks" data-loaded={loaded ? "true" : "false"}>
           {tasks.map((task) => (
             <li key={task.id} data-testid="task" data-task-id={task.id} className={task.completed ? "done" : ""}>
