@@ -232,7 +232,8 @@ def walk_to_deep_page(base, token):
         status, headers, body = http("GET", url, token=token)
         if status != 200 or "Link" not in headers:
             raise RuntimeError(f"walking pages: {url} answered {status} without a next link")
-        url = re.match(r"<([^>]+)>", headers["Link"]).group(1)
+        # Relative unless the API has a PUBLIC_URL: resolved against the page it came with.
+        url = urllib.parse.urljoin(url, re.match(r"<([^>]+)>", headers["Link"]).group(1))
     parsed = urllib.parse.urlsplit(url)
     cursor = urllib.parse.parse_qs(parsed.query)["cursor"][0]
     status, _, body = http("GET", url, token=token)
