@@ -78,7 +78,7 @@ def create_user(email, name, password):
     try:
         user = service.create_user(**fields)
     except ApiError as error:
-        raise CommandError(f"{error.message.rstrip('.')}: {fields['email'].lower()}") from None
+        raise CommandError(f"{error.message.rstrip('.')}: {fields['email']}") from None
     click.echo(f"created user {user.id} <{user.email}>")
 
 
