@@ -8,6 +8,7 @@ from jwt import PyJWKClient
 from jwt.exceptions import InvalidTokenError, PyJWKClientError, PyJWKSetError
 
 from ..errors import ServiceUnavailable
+from ..metrics import jwks_fetches, tokens_refused
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class KeySet:
         if key is not None:
             return key
         if not self._reachable:
+            tokens_refused.labels("service_unavailable").inc()
             raise ServiceUnavailable(
                 message="The token's signing keys cannot be fetched right now; try again shortly.",
                 headers={"Retry-After": str(max(1, round(self._refetch_interval)))},
@@ -67,11 +69,13 @@ class KeySet:
             keys = self._client.get_signing_keys(refresh=True)
         except (PyJWKClientError, PyJWKSetError, OSError, ValueError) as exc:
             self._reachable = False
+            jwks_fetches.labels("failed").inc()
             log.warning("jwks fetch failed: %s", type(exc).__name__)
             return
         self._keys = {key.key_id: key for key in keys if key.algorithm_name in self.algorithms}
         self._fetched_at = self._attempted_at
         self._reachable = True
+        jwks_fetches.labels("ok").inc()
         log.info("jwks fetched: %d signing keys", len(self._keys))
 
 
