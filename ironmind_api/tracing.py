@@ -8,7 +8,7 @@ uses), exported over OTLP/HTTP by a batch processor. The sampler, headers and ba
 are the SDK's standard ``OTEL_*`` variables, read by the SDK itself.
 """
 
-_provider = None
+_providers: dict = {}  # by traces URL: one per process in production
 
 
 def init_app(app):
@@ -30,7 +30,10 @@ def init_app(app):
     # call per process; an engine created after it (another app's) is traced by the wrapper.
     sqlalchemy = SQLAlchemyInstrumentor()
     if not sqlalchemy.is_instrumented_by_opentelemetry:
-        sqlalchemy.instrument(engine=engine, tracer_provider=provider)
+        # Its declared range ends below SQLAlchemy 2.1 (our pin), so it would refuse to run;
+        # the engine events it hooks are unchanged in 2.1, and tests/test_tracing.py shows
+        # the SQL spans. skip_dep_check is the instrumentors' public switch for that.
+        sqlalchemy.instrument(engine=engine, tracer_provider=provider, skip_dep_check=True)
     urllib = URLLibInstrumentor()
     if not urllib.is_instrumented_by_opentelemetry:
         urllib.instrument(tracer_provider=provider)
@@ -38,18 +41,18 @@ def init_app(app):
 
 
 def tracer_provider(url, service_name, version):
-    """The process's TracerProvider, exporting to ``url`` in batches (made on first use)."""
-    global _provider
-    if _provider is None:
+    """The process's TracerProvider for ``url``, exporting in batches (made on first use)."""
+    provider = _providers.get(url)
+    if provider is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         resource = Resource.create({"service.name": service_name, "service.version": version})
-        _provider = TracerProvider(resource=resource)
-        _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
-    return _provider
+        provider = _providers[url] = TracerProvider(resource=resource)
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=url)))
+    return provider
 
 
 def current_ids():
