@@ -117,8 +117,8 @@ def init_app(app):
     are read after the request's connection went back to the pool."""
     app_info.labels(app.config["API_VERSION"]).set(1)
     if app.config["METRICS_ENABLED"]:
-        app.extensions["metrics_pool"] = _pool_of(app)
-        app.teardown_appcontext(record_pool)
+        gauges = app.extensions["metrics_pool"] = PoolGauges(_pool_of(app))
+        app.teardown_appcontext(lambda exception: gauges.update())
 
 
 def _pool_of(app):
@@ -128,6 +128,23 @@ def _pool_of(app):
         pool = db.engine.pool
     # QueuePool (every database the API runs on) counts its connections; other pools do not.
     return pool if hasattr(pool, "checkedout") and hasattr(pool, "overflow") else None
+
+
+class PoolGauges:
+    """This worker's pool gauges, written only when a value changed: in multiprocess mode
+    every write is a locked write to a file, and most requests leave the pool as it was."""
+
+    def __init__(self, pool):
+        self.pool, self.seen = pool, None
+
+    def update(self, force=False):
+        if self.pool is None:
+            return
+        seen = (self.pool.checkedout(), self.pool.overflow())
+        if force or seen != self.seen:
+            self.seen = seen
+            pool_in_use.set(seen[0])
+            pool_overflow.set(seen[1])
 
 
 def record_request(method, route, status, seconds, endpoint, error_code):
@@ -146,14 +163,6 @@ def record_request(method, route, status, seconds, endpoint, error_code):
         tokens_refused.labels(error_code).inc()
     if endpoint == SIGNIN_ENDPOINT:
         signins.labels("success" if status == 200 else error_code or "error").inc()
-
-
-def record_pool(exception=None):
-    """Set this worker's pool gauges; a teardown that runs after the session is returned."""
-    pool = current_app.extensions.get("metrics_pool")
-    if pool is not None:
-        pool_in_use.set(pool.checkedout())
-        pool_overflow.set(pool.overflow())
 
 
 def record_revocation_copy(cache):
@@ -178,7 +187,7 @@ def metrics():
     if not config["METRICS_ENABLED"] or not is_in(request.remote_addr, config["METRICS_NETWORKS"]):
         raise NotFound()
     # The scraped worker's gauges as of now; the others' as of their last update.
-    record_pool()
+    current_app.extensions["metrics_pool"].update(force=True)
     cache = current_app.extensions.get("revocation_cache")
     if cache is not None:
         record_revocation_copy(cache)
