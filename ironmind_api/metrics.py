@@ -11,6 +11,7 @@ timing) counts the request, its latency, a refused token and a sign-in's outcome
 children are cached, so that costs a dict lookup and a few increments.
 """
 
+import atexit
 import os
 
 from flask import Response, current_app, request
@@ -24,7 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from .blueprint import Blueprint
 from .errors import NotFound
@@ -45,6 +46,14 @@ TOKEN_REFUSALS = frozenset(
     {"missing_token", "invalid_token", "token_expired", "token_revoked", "account_disabled",
      "forbidden"}
 )
+
+if MULTIPROCESS:
+    # prometheus_client writes into the directory from the first metric on. A process that
+    # ends (a worker, or a `flask` command run where the variable is set) takes its per-process
+    # gauges with it, or they would stay in the scrapes as a live pid forever; gunicorn's
+    # child_exit hook does the same for a worker that could not run this (SIGKILL).
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    atexit.register(lambda: mark_process_dead(os.getpid()))
 
 http_requests = Counter(
     "ironmind_http_requests_total",

@@ -1,5 +1,6 @@
 """GET /metrics: Prometheus' text format, what each counter counts, and who may read it."""
 
+import sys
 import threading
 
 import pytest
@@ -8,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from config import ConfigError
 from ironmind_api.db import db as _db
 from ironmind_api.extensions import limiter
-from tests.conftest import bearer, mint
+from tests.conftest import bearer, mint, run_command
 from tests.security.jwks import EC_KEY, JwksHandler, JwksServer, free_port
 
 PASSWORD = "correct horse battery"
@@ -251,3 +252,17 @@ def test_access_lines_name_the_route_template(client, auth_headers, log_lines):
 def test_a_bad_allowed_network_is_refused_at_start(make_app, value):
     with pytest.raises(ConfigError, match="METRICS_ALLOWED_NETWORKS"):
         make_app(METRICS_ALLOWED_NETWORKS=value)
+
+
+def test_a_command_leaves_no_per_worker_gauges_behind(tmp_path):
+    """A `flask` command run where PROMETHEUS_MULTIPROC_DIR is set (a container's environment)
+    must not leave a pid in the live gauges that gunicorn's workers report."""
+    directory = tmp_path / "metrics"  # not there yet: the app makes it
+    result = run_command(sys.executable, "-m", "flask", "--app", "wsgi", "routes",
+                         PROMETHEUS_MULTIPROC_DIR=str(directory),
+                         DATABASE_URL=f"sqlite:///{tmp_path}/cli.db")
+    assert result.returncode == 0, result.stderr
+    assert "/metrics" in result.stdout
+    written = sorted(path.name for path in directory.iterdir())
+    assert any(name.startswith("counter_") for name in written), written  # multiprocess mode
+    assert not any(name.startswith("gauge_liveall_") for name in written), written
