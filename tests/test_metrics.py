@@ -5,12 +5,17 @@ import threading
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 
 from config import ConfigError
+from ironmind_api.auth import revocation_cache
 from ironmind_api.db import db as _db
 from ironmind_api.extensions import limiter
-from tests.conftest import bearer, mint, run_command
+from tests.conftest import bearer, mint, require_service, run_command
+from tests.reliability.harness import migrate
 from tests.security.jwks import EC_KEY, JwksHandler, JwksServer, free_port
+from tests.services import postgres_problem, postgres_url, scratch_database
+from tests.test_revocation_cache import SYNC_BOUND, wait_until
 
 PASSWORD = "correct horse battery"
 
@@ -266,3 +271,37 @@ def test_a_command_leaves_no_per_worker_gauges_behind(tmp_path):
     written = sorted(path.name for path in directory.iterdir())
     assert any(name.startswith("counter_") for name in written), written  # multiprocess mode
     assert not any(name.startswith("gauge_liveall_") for name in written), written
+
+
+@pytest.fixture(scope="module")
+def pg_app(make_app):
+    """An app on a migrated PostgreSQL database of its own, so it keeps a revocation copy."""
+    url = postgres_url()
+    require_service(postgres_problem(url))
+    with scratch_database(url, "ironmind_metrics") as database:
+        migrate(database)
+        app = make_app(SQLALCHEMY_DATABASE_URI=database)
+        try:
+            yield app
+        finally:
+            revocation_cache.stop(database)
+            with app.app_context():
+                _db.engine.dispose()
+
+
+def test_revocation_copy_gauges_follow_a_lost_listener(pg_app):
+    """PostgreSQL: synced and fresh; the listener's connection killed; counted, then synced."""
+    client = pg_app.test_client()
+    pg = pg_app.extensions["revocation_cache"]
+    assert wait_until(lambda: pg.synced, SYNC_BOUND)
+    before = scrape(client)
+    assert value(before, "ironmind_revocation_copy_synced") == 1
+    assert value(before, "ironmind_revocation_copy_lag_seconds") < revocation_cache.STALE_AFTER
+    with pg_app.app_context(), _db.engine.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pg.listener_pid})
+    assert wait_until(lambda: not pg.synced, 2)
+    assert wait_until(lambda: pg.synced, SYNC_BOUND)
+    after = scrape(client)
+    assert delta(before, after, "ironmind_revocation_copy_reconnects_total") >= 1
+    assert value(after, "ironmind_revocation_copy_synced") == 1
+    assert value(after, "ironmind_revocation_copy_lag_seconds") < revocation_cache.STALE_AFTER
