@@ -326,6 +326,20 @@ def test_an_action_on_an_id_that_is_no_account_of_this_api_is_404(
 
 
 @pytest.mark.parametrize("action", ["revoke-sessions", "disable", "enable"])
+def test_an_admin_may_not_act_on_their_own_account(client, db, admin_headers, action, log_lines):
+    root_id = account_id(db, "root@example.com")
+
+    response = client.post(f"{ADMIN_USERS}/{root_id}/{action}", headers=admin_headers)
+
+    assert error_of(response) == (403, "forbidden")
+    assert response.get_json()["message"] == (
+        "An admin action cannot target the caller's own account."
+    )
+    assert client.get(ADMIN_USERS, headers=admin_headers).status_code == 200
+    assert audit_lines(log_lines()) == []
+
+
+@pytest.mark.parametrize("action", ["revoke-sessions", "disable", "enable"])
 def test_a_user_may_not_act_on_another_account(client, db, signup, signin, action, log_lines):
     signup(email="ada@example.com")
     ada = signin("ada@example.com")

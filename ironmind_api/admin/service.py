@@ -16,7 +16,7 @@ from sqlalchemy import func, literal, select, tuple_
 from ..auth import maintenance
 from ..auth.models import BETTER_AUTH_NAMESPACE, TokenFamily, User, is_better_auth_user
 from ..db import UTCDateTime, db
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, Forbidden, NotFound
 from ..tasks.models import Task
 
 audit_log = logging.getLogger("ironmind_api.audit")
@@ -76,33 +76,39 @@ def account_json(user, task_count, last_task_write, last_session_use):
     }
 
 
-def get_local_account(user_id):
-    """The API's own account with this id, or 404: a Better Auth user's are Better Auth's."""
+def get_target(actor_id, user_id):
+    """The API's own account with this id, or 404: a Better Auth user's are Better Auth's.
+
+    Never the actor's own: an admin who disabled themselves would be locked out, and one who
+    revoked their own sessions would lose the token they called with (signout ends a session).
+    """
     if user_id.startswith(BETTER_AUTH_NAMESPACE) or len(user_id) > User.id.type.length:
         raise NotFound(message="No account of this API has this id.")
     user = db.session.get(User, user_id) if "\x00" not in user_id else None
     if user is None:
         raise NotFound(message="No account of this API has this id.")
+    if user.id == actor_id:
+        raise Forbidden(message="An admin action cannot target the caller's own account.")
     return user
 
 
 def revoke_sessions(actor_id, user_id):
     """End every session of the account; returns how many were live."""
-    user = get_local_account(user_id)
+    user = get_target(actor_id, user_id)
     count = maintenance.revoke_sessions(user)
     _audit("revoke_sessions", actor_id, user.id, sessions=count)
     return count
 
 
 def disable(actor_id, user_id):
-    user = get_local_account(user_id)
+    user = get_target(actor_id, user_id)
     count = maintenance.disable(user)
     _audit("disable", actor_id, user.id, sessions=count)
     return account(user.id)
 
 
 def enable(actor_id, user_id):
-    user = get_local_account(user_id)
+    user = get_target(actor_id, user_id)
     maintenance.enable(user)
     _audit("enable", actor_id, user.id)
     return account(user.id)
