@@ -72,11 +72,6 @@ class Forbidden(ApiError):
     status, error, message = 403, "forbidden", "This needs the admin role."
 
 
-class AccountDisabled(ApiError):
-    status, error = 403, "account_disabled"
-    message = "The account is disabled."
-
-
 class ServiceUnavailable(ApiError):
     status, error = 503, "service_unavailable"
 
@@ -99,6 +94,11 @@ class TokenRevoked(Unauthorized):
 
 class InvalidCredentials(Unauthorized):
     error, message = "invalid_credentials", "Invalid email or password."
+
+
+class AccountDisabled(ApiError):
+    status, error = 403, "account_disabled"
+    message = "The account is disabled."
 
 
 class EmailTaken(ApiError):
