@@ -83,11 +83,12 @@ def new_jti():
     return str(uuid.uuid4())
 
 
-def mint_pair(user_id, family_id, refresh_jti):
+def mint_pair(user_id, family_id, refresh_jti, role):
     """An access token and the family's current refresh token, both naming the family and
-    this API as their issuer."""
+    this API as their issuer; the access token also carries the account's ``role``."""
     claims = {"fam": family_id, "iss": API_ISSUER}
-    access = create_access_token(identity=user_id, additional_claims=claims)
+    access_claims = {**claims, "role": role}
+    access = create_access_token(identity=user_id, additional_claims=access_claims)
     refresh_claims = {**claims, "jti": refresh_jti}
     refresh = create_refresh_token(identity=user_id, additional_claims=refresh_claims)
     return access, refresh
