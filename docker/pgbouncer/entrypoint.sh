@@ -1,0 +1,9 @@
+#!/bin/sh
+# Write the one user PgBouncer serves (its password from the environment, never from the image),
+# then replace this shell with pgbouncer so it gets the container's SIGTERM itself.
+set -eu
+: "${DB_USER:?}" "${DB_PASSWORD:?}"
+mkdir -p /tmp/pgbouncer
+umask 077
+printf '"%s" "%s"\n' "$DB_USER" "$DB_PASSWORD" > /tmp/pgbouncer/userlist.txt
+exec pgbouncer /etc/pgbouncer/pgbouncer.ini
