@@ -5,5 +5,7 @@ set -eu
 : "${DB_USER:?}" "${DB_PASSWORD:?}"
 mkdir -p /tmp/pgbouncer
 umask 077
-printf '"%s" "%s"\n' "$DB_USER" "$DB_PASSWORD" > /tmp/pgbouncer/userlist.txt
+# The auth file's quoting: a double quote inside a value is written twice.
+quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/"/""/g')"; }
+printf '%s %s\n' "$(quote "$DB_USER")" "$(quote "$DB_PASSWORD")" > /tmp/pgbouncer/userlist.txt
 exec pgbouncer /etc/pgbouncer/pgbouncer.ini
