@@ -59,8 +59,9 @@ def init_app(app):
     if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
         return
     connect_args = config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
+    # LISTEN holds a session: DATABASE_LISTEN_URL, direct to PostgreSQL behind PgBouncer.
     app.extensions["revocation_cache"] = revocation_cache.cache_for(
-        config["SQLALCHEMY_DATABASE_URI"], connect_args, PURGE_MARGIN.total_seconds()
+        config["DATABASE_LISTEN_URL"], connect_args, PURGE_MARGIN.total_seconds()
     )
 
 
