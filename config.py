@@ -86,6 +86,12 @@ class Config:
     PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/")
 
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///ironmind.db"
+    # The revocation copy's LISTEN needs a session of its own: behind a transaction-pooling
+    # PgBouncer, a direct URL to PostgreSQL (default: DATABASE_URL itself).
+    DATABASE_LISTEN_URL = os.environ.get("DATABASE_LISTEN_URL") or None
+    # DATABASE_URL is a transaction-pooling PgBouncer: no server-side prepared statements and no
+    # session options at connect (statement_timeout is then set on the role or in PgBouncer).
+    DATABASE_TRANSACTION_POOLING = _truthy(os.environ.get("DATABASE_TRANSACTION_POOLING"))
     # Parameters never appear in exception text, so a logged DB error cannot leak a hash.
     SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True, "pool_pre_ping": True}
     # PostgreSQL only (see finalize): no single wait on the database may hold a request up for
@@ -213,6 +219,7 @@ def finalize(config):
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=config["ACCESS_TOKEN_TTL"]),
         JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=config["REFRESH_TOKEN_TTL"]),
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(config),
+        DATABASE_LISTEN_URL=config["DATABASE_LISTEN_URL"] or config["SQLALCHEMY_DATABASE_URI"],
     )
 
 
@@ -310,9 +317,14 @@ def engine_options(config):
         "connect_timeout": config["DB_CONNECT_TIMEOUT"],
         # A link that stops answering fails a send after this long instead of TCP's ~15 min.
         "tcp_user_timeout": config["DB_CONNECT_TIMEOUT"] * 1000,
-        # Also caps lock waits: a statement blocked on a row lock is cancelled the same way.
-        "options": f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}",
     }
+    if config["DATABASE_TRANSACTION_POOLING"]:
+        # Each transaction may run on another server connection: a statement psycopg prepared
+        # on one would be missing on the next, and PgBouncer refuses startup options.
+        connect_args["prepare_threshold"] = None
+    else:
+        # Also caps lock waits: a statement blocked on a row lock is cancelled the same way.
+        connect_args["options"] = f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}"
     derived = {
         "pool_size": config["DB_POOL_SIZE"],
         "max_overflow": config["DB_MAX_OVERFLOW"],

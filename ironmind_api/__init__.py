@@ -71,11 +71,12 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
+    from .admin.routes import blp as admin_blp
     from .auth.routes import blp as auth_blp
     from .health import blp as health_blp
     from .metrics import blp as metrics_blp
     from .protected import blp as protected_blp
     from .tasks.routes import blp as tasks_blp
 
-    for blueprint in (health_blp, metrics_blp, auth_blp, protected_blp, tasks_blp):
+    for blueprint in (health_blp, metrics_blp, auth_blp, protected_blp, tasks_blp, admin_blp):
         api.register_blueprint(blueprint)

@@ -11,13 +11,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from . import migration_check
 from .auth import maintenance, service
+from .auth.models import DEFAULT_ROLE, MAX_ROLE_LENGTH, ROLE_LIST, is_better_auth_user
 from .auth.schemas import signup_schema
 from .db import db, describe_database_error
 from .errors import ApiError
 
 DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
 
-users = AppGroup("users", help="Create accounts and end their sessions.")
+users = AppGroup("users", help="Create accounts, set their roles, disable them, end sessions.")
 tokens = AppGroup("tokens", help="Maintain the revocation list and the sessions table.")
 
 
@@ -55,9 +56,40 @@ def reports_database_errors(callback):
     return wrapper
 
 
+def check_role(ctx, param, value):
+    """One role or several, comma-separated, as the tokens' ``role`` claim writes them."""
+    if value is None or (len(value) <= MAX_ROLE_LENGTH and ROLE_LIST.fullmatch(value)):
+        return value
+    raise click.BadParameter(
+        f"roles are letters, digits, '_' and '-', separated by commas, {MAX_ROLE_LENGTH} "
+        "characters in all"
+    )
+
+
+def local_account(email_or_id):
+    """The API's own account named by an email or id; a Better Auth user's role and ban are
+    Better Auth's to change (its admin plugin), so naming one is an error."""
+    found = maintenance.find_user(email_or_id)
+    if found is None:
+        raise CommandError(f"no user with the id or email {email_or_id!r}")
+    if is_better_auth_user(found.id):
+        raise CommandError(
+            f"user {found.id} is a Better Auth user: change their role or ban them in Better Auth"
+        )
+    return found
+
+
+def describe(user):
+    return f"user {user.id} <{user.email or 'no email'}>"
+
+
 @users.command("create")
 @click.argument("email")
 @click.option("--name", default=None, help="Display name.")
+@click.option(
+    "--role", default=DEFAULT_ROLE, show_default=True, callback=check_role,
+    help="Written into the account's access tokens; 'admin' may call /api/admin.",
+)
 @click.option(
     "--password",
     prompt=True,
@@ -65,7 +97,7 @@ def reports_database_errors(callback):
     confirmation_prompt=True,
     help="Prompted for (hidden) when not given; 8 to 128 characters.",
 )
-def create_user(email, name, password):
+def create_user(email, name, role, password):
     """Create an account, checked and hashed exactly as signup does."""
     try:
         fields = signup_schema.load({"email": email, "password": password, "name": name})
@@ -76,10 +108,10 @@ def create_user(email, name, password):
         )
         raise CommandError(problems) from None
     try:
-        user = service.create_user(**fields)
+        user = service.create_user(**fields, role=role)
     except ApiError as error:
         raise CommandError(f"{error.message.rstrip('.')}: {fields['email']}") from None
-    click.echo(f"created user {user.id} <{user.email}>")
+    click.echo(f"created user {user.id} <{user.email}> with role {user.role}")
 
 
 @users.command("revoke-sessions")
@@ -91,6 +123,34 @@ def revoke_sessions(user):
         raise CommandError(f"no user with the id or email {user!r}")
     count = maintenance.revoke_sessions(found)
     click.echo(f"revoked {count} session(s) of user {found.id} <{found.email or 'no email'}>")
+
+
+@users.command("set-role")
+@click.argument("user", metavar="EMAIL|ID")
+@click.argument("role", callback=check_role)
+def set_role(user, role):
+    """Change an account's role; the tokens issued from now on carry it."""
+    found = local_account(user)
+    maintenance.set_role(found, role)
+    click.echo(f"{describe(found)} now has the role {role}")
+
+
+@users.command("disable")
+@click.argument("user", metavar="EMAIL|ID")
+def disable_user(user):
+    """Stop an account: no signin or refresh, and every token it holds is refused at once."""
+    found = local_account(user)
+    count = maintenance.disable(found)
+    click.echo(f"disabled {describe(found)}; revoked {count} session(s)")
+
+
+@users.command("enable")
+@click.argument("user", metavar="EMAIL|ID")
+def enable_user(user):
+    """Let a disabled account sign in again."""
+    found = local_account(user)
+    maintenance.enable(found)
+    click.echo(f"enabled {describe(found)}")
 
 
 @tokens.command("purge")

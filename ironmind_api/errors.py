@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CODES = {
     400: ("bad_request", "The request could not be understood."),
     401: ("invalid_token", "The access token is invalid."),
+    403: ("forbidden", "This request is not allowed for the caller."),
     404: ("not_found", "The requested resource was not found."),
     405: ("method_not_allowed", "The method is not allowed for this resource."),
     413: ("payload_too_large", "The request body is too large."),
@@ -67,6 +68,10 @@ class Unauthorized(ApiError):
     status, error = 401, "invalid_token"
 
 
+class Forbidden(ApiError):
+    status, error, message = 403, "forbidden", "This needs the admin role."
+
+
 class ServiceUnavailable(ApiError):
     status, error = 503, "service_unavailable"
 
@@ -89,6 +94,11 @@ class TokenRevoked(Unauthorized):
 
 class InvalidCredentials(Unauthorized):
     error, message = "invalid_credentials", "Invalid email or password."
+
+
+class AccountDisabled(ApiError):
+    status, error = 403, "account_disabled"
+    message = "The account is disabled."
 
 
 class EmailTaken(ApiError):

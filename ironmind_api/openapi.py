@@ -32,6 +32,11 @@ ERROR_RESPONSES = {
          "invalid_credentials"],
         "No acceptable bearer token, or wrong credentials.",
     ),
+    403: (
+        "Forbidden",
+        ["forbidden", "account_disabled"],
+        "The caller lacks the role, or the account is disabled.",
+    ),
     404: ("NotFound", ["not_found"], "No such resource (or not the caller's)."),
     405: ("MethodNotAllowed", ["method_not_allowed"], "The method is not allowed here."),
     409: ("Conflict", ["email_taken"], "An account with this email already exists."),

@@ -138,6 +138,32 @@ def nginx_problem():
     return nginx_reason(nginx_binary() is not None, shutil.which("envsubst") is not None)
 
 
+def pgbouncer_reason(pgbouncer_installed):
+    """Debian's pgbouncer runs in front of PostgreSQL in the multi-instance test."""
+    if pgbouncer_installed:
+        return None
+    return (
+        "pgbouncer is not installed: run `apt-get install pgbouncer` "
+        "(what `bash .ci/steps/07-pgbouncer-promtool.sh` does)"
+    )
+
+
+def pgbouncer_binary():
+    """Debian's pgbouncer (in /usr/sbin, which a non-root PATH may lack), or None."""
+    found = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    return found if os.access(found, os.X_OK) else None
+
+
+def promtool_reason(promtool_installed):
+    """promtool (Debian's prometheus package) checks the Prometheus config and alert rules."""
+    if promtool_installed:
+        return None
+    return (
+        "promtool is not installed: run `apt-get install prometheus` "
+        "(what `bash .ci/steps/07-pgbouncer-promtool.sh` does)"
+    )
+
+
 def initdb_reason(pg_bin):
     if pg_bin is not None:
         return None

@@ -216,7 +216,7 @@ def test_db_check_at_head_exits_zero(runner):
     result = runner.invoke(args=["db", "check"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "database schema at head (0003)"
+    assert result.output.strip() == "database schema at head (0004)"
 
 
 def test_db_check_on_a_database_without_migrations_says_to_upgrade(empty_database_app):
@@ -224,21 +224,21 @@ def test_db_check_on_a_database_without_migrations_says_to_upgrade(empty_databas
 
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "error: database schema is not at the latest migration (at no migration, head is 0003):"
+        "error: database schema is not at the latest migration (at no migration, head is 0004):"
         " run `flask --app wsgi db upgrade`"
     )
 
 
 def test_db_check_behind_an_older_revision_names_both(runner, app):
     heads = app.extensions["schema_heads"]
-    app.extensions["schema_heads"] = frozenset({"0004"})
+    app.extensions["schema_heads"] = frozenset({"0005"})
     try:
         result = runner.invoke(args=["db", "check"])
     finally:
         app.extensions["schema_heads"] = heads
 
     assert result.exit_code == 1
-    assert "(at 0003, head is 0004)" in result.output
+    assert "(at 0004, head is 0005)" in result.output
 
 
 def test_db_check_as_a_process(database_uri, tmp_path):

@@ -33,6 +33,22 @@ def test_postgresql_engine_is_bounded_and_sized_to_gunicorn_threads():
     assert Config.DB_POOL_TIMEOUT + 2 * Config.DB_CONNECT_TIMEOUT <= Config.DB_REQUEST_BOUND
 
 
+def test_behind_a_transaction_pooler_nothing_is_prepared_or_sent_at_connect():
+    direct = POSTGRES_URL.format(port=5432)
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=POSTGRES_URL.format(port=6432),
+                     DATABASE_TRANSACTION_POOLING=True, DATABASE_LISTEN_URL=direct)
+    connect_args = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    assert connect_args["prepare_threshold"] is None
+    assert "options" not in connect_args  # PgBouncer refuses the startup parameter
+    assert app.config["DATABASE_LISTEN_URL"] == direct
+
+
+def test_the_listener_connects_where_the_app_does_unless_told_otherwise():
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=POSTGRES_URL.format(port=5432))
+    assert app.config["DATABASE_LISTEN_URL"] == POSTGRES_URL.format(port=5432)
+    assert "prepare_threshold" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+
+
 def test_explicit_engine_options_win_over_derived_ones():
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=POSTGRES_URL.format(port=5432),
                      SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "pool_pre_ping": True})

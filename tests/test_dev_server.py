@@ -80,7 +80,7 @@ def test_flask_run_prints_where_it_listens_and_that_the_schema_is_behind(dev_ser
     assert any(record.get("path") == "/health/ready" for record in records)
     errors = [record for record in records if record["level"] == "ERROR"]
     assert [error["message"] for error in errors] == [
-        "database schema is not at the latest migration (at no migration, head is 0003): "
+        "database schema is not at the latest migration (at no migration, head is 0004): "
         "run `flask --app wsgi db upgrade`"
     ]
     assert "GET /health/ready HTTP" not in output  # werkzeug's own request line stays off

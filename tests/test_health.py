@@ -64,7 +64,7 @@ def test_ready_is_503_schema_behind_on_a_database_without_migrations(empty_datab
 
 def test_ready_is_503_schema_behind_at_an_older_revision(app, client):
     heads = app.extensions["schema_heads"]
-    app.extensions["schema_heads"] = frozenset({"0004"})
+    app.extensions["schema_heads"] = frozenset({"0005"})
     try:
         response = client.get("/health/ready")
     finally:
@@ -75,7 +75,7 @@ def test_ready_is_503_schema_behind_at_an_older_revision(app, client):
 
 
 BEHIND_LINE = (
-    "database schema is not at the latest migration (at no migration, head is 0003): "
+    "database schema is not at the latest migration (at no migration, head is 0004): "
     "run `flask --app wsgi db upgrade`"
 )
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from ironmind_api.db import db as _db
@@ -78,3 +78,32 @@ def test_0003_keeps_every_owner_and_normalises_emails(make_app, fresh_database_u
         f"task of {user_id}": ("ba:" if password_hash is None else "") + user_id
         for user_id, _, password_hash in ROWS_AT_0002
     }
+
+
+def test_0004_gives_every_account_the_user_role_and_downgrades_cleanly(
+    make_app, fresh_database_uri
+):
+    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_uri, REVOCATION_LISTEN=False)
+    with app.app_context():
+        upgrade(revision="0003")
+        with _db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (id, email, password_hash, created_at) "
+                "VALUES ('0f0f', 'ada@example.com', '$argon2id$local', CURRENT_TIMESTAMP)"
+            ))
+        upgrade()
+        with _db.engine.connect() as conn:
+            at_head = conn.execute(text("SELECT id, role, disabled_at FROM users")).all()
+        downgrade(revision="0003")
+        with _db.engine.connect() as conn:
+            columns = {c["name"] for c in _db.inspect(conn).get_columns("users")}
+            kept = conn.execute(text("SELECT id, email FROM users")).all()
+        upgrade()
+        with _db.engine.connect() as conn:
+            again = conn.execute(text("SELECT id, role FROM users")).all()
+        _db.engine.dispose()
+
+    assert at_head == [("0f0f", "user", None)]
+    assert "role" not in columns and "disabled_at" not in columns
+    assert kept == [("0f0f", "ada@example.com")]
+    assert again == [("0f0f", "user")]

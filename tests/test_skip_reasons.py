@@ -74,6 +74,17 @@ def test_nginx_reason_names_both_packages_and_the_ci_step():
         assert "`bash .ci/steps/06-nginx.sh`" in reason
 
 
+def test_pgbouncer_and_promtool_reasons_name_the_package_and_the_ci_step():
+    assert services.pgbouncer_reason(True) is None
+    assert services.promtool_reason(True) is None
+    for reason, package in [
+        (services.pgbouncer_reason(False), "pgbouncer"),
+        (services.promtool_reason(False), "prometheus"),
+    ]:
+        assert f"`apt-get install {package}`" in reason
+        assert "`bash .ci/steps/07-pgbouncer-promtool.sh`" in reason
+
+
 def test_a_postgresql_only_test_says_how_to_run_the_suite_on_postgresql():
     reason = services.postgresql_suite_reason("statement_timeout is PostgreSQL's")
     assert "`createdb -h 127.0.0.1 -U postgres ironmind_test`" in reason
@@ -96,6 +107,8 @@ def test_every_reason_carries_a_command():
         services.chromium_reason(False),
         services.initdb_reason(None),
         services.nginx_reason(False, False),
+        services.pgbouncer_reason(False),
+        services.promtool_reason(False),
     ]
     for reason in reasons:
         assert COMMAND.search(reason), reason

@@ -1,7 +1,12 @@
-"""Sign a fresh user up and in against a running API; print its access token."""
+"""Sign a fresh user up and in against a running API; print its access token.
+
+With a role (`signin_token.py URL admin`), the account gets it through `flask users set-role`
+between signup and signin, on the DATABASE_URL of the environment (the API's own).
+"""
 
 import json
 import secrets
+import subprocess
 import sys
 from urllib.request import Request, urlopen
 
@@ -16,4 +21,7 @@ def post(url, body):
 base = sys.argv[1]
 credentials = {"email": f"fuzz-{secrets.token_hex(4)}@example.com", "password": "fuzz-password-1"}
 post(f"{base}/api/auth/signup", credentials)
+if len(sys.argv) > 2:
+    command = ["flask", "--app", "wsgi", "users", "set-role", credentials["email"], sys.argv[2]]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 (fixed command)
 print(post(f"{base}/api/auth/signin", credentials)["token"])

@@ -143,6 +143,8 @@ api_env() {
   export DATABASE_URL="${PG/postgresql:/postgresql+psycopg:}/$API_DB"
   export CORS_ORIGINS="$APP_URL,$SECRET_APP_URL"
   export BETTER_AUTH_URL="$APP_URL"  # JWT plugin tokens: JWKS at $APP_URL/api/auth/jwks
+  # The app's Better Auth database: a token whose session (sid) has ended is refused.
+  export BETTER_AUTH_DATABASE_URL="$PG/$AUTH_DB"
   export GUNICORN_BIND="127.0.0.1:$API_PORT" GUNICORN_WORKERS=2 GUNICORN_THREADS=4
   export RATELIMIT_AUTH="1000 per minute" LOG_LEVEL=INFO
 }

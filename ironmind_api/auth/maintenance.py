@@ -36,6 +36,26 @@ def revoke_sessions(user):
     return len(family_ids)
 
 
+def disable(user):
+    """Stop the account: no signin or refresh, and every session revoked in the same commit,
+    so its outstanding tokens are refused at once. Returns how many sessions were live."""
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+    return revoke_sessions(user)
+
+
+def enable(user):
+    """Let a disabled account sign in again (its revoked sessions stay revoked)."""
+    user.disabled_at = None
+    db.session.commit()
+
+
+def set_role(user, role):
+    """Change the account's role; it is written into the access tokens issued from now on."""
+    user.role = role
+    db.session.commit()
+
+
 def purge(batch_size=PURGE_BATCH, now=None):
     """Delete what no token can need any more, in short transactions; returns the counts.
 

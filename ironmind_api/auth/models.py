@@ -1,5 +1,6 @@
 """Accounts, sessions (token families) and the revocation list, as tables."""
 
+import re
 import uuid
 from datetime import datetime
 
@@ -14,6 +15,10 @@ MAX_USER_ID_LENGTH = 255
 # account's under its own id (32 hex digits, never a colon), so no subject one issuer signs
 # can name a row of the other's.
 BETTER_AUTH_NAMESPACE = "ba:"
+DEFAULT_ROLE = "user"
+MAX_ROLE_LENGTH = 64
+# One role or several, comma-separated: how Better Auth's admin plugin writes a role claim.
+ROLE_LIST = re.compile(r"[A-Za-z0-9_-]+(?:,[A-Za-z0-9_-]+)*")
 
 
 def better_auth_user_id(subject):
@@ -40,6 +45,13 @@ class User(Model):
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # A local account's roles, written into its access tokens when they are issued (a
+    # Better Auth user's come from its own tokens instead).
+    role: Mapped[str] = mapped_column(
+        String(MAX_ROLE_LENGTH), nullable=False, default=DEFAULT_ROLE, server_default=DEFAULT_ROLE
+    )
+    # Set: the account cannot sign in or refresh (`flask users disable`).
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def public_id(self):

@@ -60,8 +60,9 @@ def init_app(app):
     if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
         return
     connect_args = config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
+    # LISTEN holds a session: DATABASE_LISTEN_URL, direct to PostgreSQL behind PgBouncer.
     app.extensions["revocation_cache"] = revocation_cache.cache_for(
-        config["SQLALCHEMY_DATABASE_URI"], connect_args, PURGE_MARGIN.total_seconds()
+        config["DATABASE_LISTEN_URL"], connect_args, PURGE_MARGIN.total_seconds()
     )
 
 
@@ -84,11 +85,12 @@ def new_jti():
     return str(uuid.uuid4())
 
 
-def mint_pair(user_id, family_id, refresh_jti):
+def mint_pair(user_id, family_id, refresh_jti, role):
     """An access token and the family's current refresh token, both naming the family and
-    this API as their issuer."""
+    this API as their issuer; the access token also carries the account's ``role``."""
     claims = {"fam": family_id, "iss": API_ISSUER}
-    access = create_access_token(identity=user_id, additional_claims=claims)
+    access_claims = {**claims, "role": role}
+    access = create_access_token(identity=user_id, additional_claims=access_claims)
     refresh_claims = {**claims, "jti": refresh_jti}
     refresh = create_refresh_token(identity=user_id, additional_claims=refresh_claims)
     return access, refresh

@@ -32,7 +32,7 @@ def signup(body):
 
 @blp.route("/signin", methods=["POST"])
 @auth_rate_limit
-@error_responses(401, 429)
+@error_responses(401, 403, 429)
 @blp.arguments(SigninSchema)
 @blp.response(200, TokenPairSchema)
 def signin(body):
@@ -42,7 +42,7 @@ def signin(body):
 
 @blp.route("/refresh", methods=["POST"])
 @auth_rate_limit
-@error_responses(401, 429)
+@error_responses(401, 403, 429)
 @blp.arguments(RefreshSchema)
 @blp.response(200, TokenPairSchema)
 def refresh(body):

@@ -9,17 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..db import db
-from ..errors import EmailTaken, InvalidCredentials, InvalidToken
+from ..errors import AccountDisabled, EmailTaken, InvalidCredentials, InvalidToken
 from ..fields import normalize_email
 from . import passwords, revocation, tokens
-from .models import User, ensure_user, is_better_auth_user
+from .models import DEFAULT_ROLE, User, ensure_user, is_better_auth_user
 
 MAX_PROFILE_CLAIM = 200
 
 
-def create_user(email, password, name=None):
+def create_user(email, password, name=None, role=DEFAULT_ROLE):
     password_hash = passwords.hash_password(password)
-    user = User(email=normalize_email(email), name=name, password_hash=password_hash)
+    user = User(email=normalize_email(email), name=name, password_hash=password_hash, role=role)
     db.session.add(user)
     try:
         db.session.commit()
@@ -30,11 +30,17 @@ def create_user(email, password, name=None):
 
 
 def authenticate(email, password):
-    """Return the user whose password matches, costing one argon2 verify either way."""
+    """Return the user whose password matches, costing one argon2 verify either way.
+
+    A disabled account is told so only once its password has matched: without the password,
+    it looks exactly like any other failed signin.
+    """
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     stored_hash = user.password_hash if user else None
     if not passwords.verify(stored_hash, password):
         raise InvalidCredentials()
+    if user.disabled_at is not None:
+        raise AccountDisabled()
     if passwords.needs_rehash(stored_hash):
         user.password_hash = passwords.hash_password(password)
         db.session.commit()
@@ -49,8 +55,12 @@ def issue_token_pair(user):
 def refresh_tokens(refresh_token):
     """Spend a refresh token for a new pair of the same session (see revocation.rotate)."""
     claims = tokens.verify_refresh_token(refresh_token)
-    family_id, refresh_jti = revocation.rotate(claims)
     user = db.session.get(User, claims["sub"])
+    if user is not None and user.disabled_at is not None:
+        # Before rotating: disabling revoked the session too, but the account's state is
+        # what the caller needs to hear.
+        raise AccountDisabled()
+    family_id, refresh_jti = revocation.rotate(claims)
     if user is None:
         raise InvalidToken(message="The token's user no longer exists.")
     return _token_pair(user, family_id, refresh_jti)
@@ -93,7 +103,7 @@ def provision_user(user_id, claims):
 
 
 def _token_pair(user, family_id, refresh_jti):
-    access, refresh = revocation.mint_pair(user.id, family_id, refresh_jti)
+    access, refresh = revocation.mint_pair(user.id, family_id, refresh_jti, user.role)
     return {
         "token": access,
         "token_type": "Bearer",

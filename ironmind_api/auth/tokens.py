@@ -18,13 +18,16 @@ An access token passes these steps, in this order, once per request:
    token lives at most ``MAX_TOKEN_LIFETIME`` (``exp - iat``, or ``exp - now`` without
    ``iat``); ``sub`` is a non-blank string of at most 255 characters, and neither it nor
    ``jti``/``fam`` holds a control character or a lone surrogate (no database stores one);
-   a refresh token is not an access token.
+   ``role``, when present, is such a string too (``"user,admin"`` names two roles); a
+   refresh token is not an access token.
 5. *Revocation*: neither the token nor its session (``fam``) is on the revocation list
    (``token_revoked``).
 6. *Owner*: identity is (issuer, subject). The API's own tokens (HS256 with
    ``iss: ironmind-api``) speak for the local account ``sub``; every other token (the
    frontend's HS256 exchange, a JWKS token) for the Better Auth user ``sub``, whose data is
    kept under ``ba:<sub>`` (auth/models.py), so neither kind can reach the other's rows.
+   Its roles are the ``role`` claim: written at issue time from the account's ``role``
+   column for the API's own tokens, the frontend's for the others (``guard.roles_required``).
 
 Refresh tokens (signout, refresh) go through the same verification with the secret only:
 the API issues them, nobody else; their lifetime is bounded by ``REFRESH_TOKEN_TTL``.
@@ -47,6 +50,8 @@ BEARER = "bearer"
 HMAC_ALGORITHM = "HS256"
 MAX_SUBJECT_LENGTH = MAX_USER_ID_LENGTH
 REQUIRED_CLAIMS = ("exp", "sub")
+# Better Auth's admin plugin writes several roles as one comma-separated string.
+MAX_ROLE_CLAIM_LENGTH = 255
 TIME_CLAIMS = ("exp", "iat", "nbf")
 # 9999-12-31T23:59:59Z: the last second a datetime (and so the revocation list) can hold.
 MAX_NUMERIC_DATE = 253402300799
@@ -59,12 +64,14 @@ class Identity:
     """Who a verified access token speaks for, and everything it says.
 
     ``user_id`` owns rows (a local account's id, or ``ba:<sub>`` for a Better Auth user);
-    ``subject`` is the token's ``sub``, the id shown to the caller and written to logs.
+    ``subject`` is the token's ``sub``, the id shown to the caller and written to logs;
+    ``role`` is the token's ``role`` claim (one role, or several separated by commas).
     """
 
     user_id: str
     subject: str
     claims: dict[str, Any]
+    role: str | None = None
 
 
 class TokenPolicy:
@@ -94,7 +101,8 @@ def verify_access_token(authorization):
     user_id = _owner(claims, hmac_signed)
     if revocation.is_revoked(claims):
         raise TokenRevoked()
-    return Identity(user_id=user_id, subject=claims["sub"], claims=claims)
+    subject, role = claims["sub"], claims.get("role")
+    return Identity(user_id=user_id, subject=subject, claims=claims, role=role)
 
 
 def verify_refresh_token(token, allow_expired=False):
@@ -204,5 +212,8 @@ def _acceptable_text(claims):
     sub = claims.get("sub")
     if not (isinstance(sub, str) and 0 < len(sub) <= MAX_SUBJECT_LENGTH and sub.strip()):
         return False
-    values = (sub, claims.get("jti"), claims.get("fam"))
+    role = claims.get("role")
+    if "role" in claims and not (isinstance(role, str) and len(role) <= MAX_ROLE_CLAIM_LENGTH):
+        return False
+    values = (sub, claims.get("jti"), claims.get("fam"), role)
     return not any(isinstance(value, str) and UNSAFE_TEXT.search(value) for value in values)

@@ -19,13 +19,31 @@ def api(compose):
     return compose["services"]["api"]
 
 
-def test_compose_runs_nginx_api_postgres_and_redis(compose):
-    assert set(compose["services"]) == {"nginx", "api", "postgres", "redis", "frontend"}
-    # The example frontend starts only when asked for (docker compose --profile frontend up).
+def test_compose_runs_nginx_api_pgbouncer_postgres_and_redis(compose):
+    # The example frontend and the observability stack start only when asked for
+    # (docker compose --profile frontend / --profile observability up).
     profiles = {name: service.get("profiles") for name, service in compose["services"].items()}
+    observability = ["observability"]
     assert profiles == {
-        "nginx": None, "api": None, "postgres": None, "redis": None, "frontend": ["frontend"]
+        "nginx": None, "api": None, "migrate": None, "pgbouncer": None, "postgres": None,
+        "redis": None, "frontend": ["frontend"], "prometheus": observability,
+        "grafana": observability, "otel-collector": observability, "jaeger": observability,
     }
+
+
+def test_the_api_runs_as_replicas_two_by_default(api):
+    assert api["deploy"]["replicas"] == "${API_REPLICAS:-2}"
+    # A fixed container name or a published port would allow one replica only.
+    assert "container_name" not in api and "ports" not in api
+
+
+def test_the_schema_is_migrated_once_before_any_replica_starts(compose, api):
+    migrate = compose["services"]["migrate"]
+    assert migrate["entrypoint"] == ["flask", "--app", "wsgi", "db", "upgrade"]
+    assert migrate["image"] == api["image"]
+    assert "@postgres:5432/" in migrate["environment"]["DATABASE_URL"]  # DDL: not via PgBouncer
+    assert migrate["restart"] == "no"
+    assert api["entrypoint"] == ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +79,8 @@ def test_nginx_renders_the_repositorys_template_in_front_of_gunicorn(api, nginx)
     assert (target, mode) == ("/etc/nginx/templates/default.conf.template", "ro")
     env = nginx["environment"]
     assert env["API_UPSTREAM"] == f"api:{api['environment']['PORT']}"
+    # The service name, looked up again by Docker's embedded DNS: every replica, as they change.
+    assert env["NGINX_RESOLVER"] == "127.0.0.11"
     assert nginx["ports"] == [f"8000:{env['NGINX_PORT']}"]
     # The API's body limit, from the same .env value and default.
     assert env["MAX_CONTENT_LENGTH"] == "${MAX_CONTENT_LENGTH:-1048576}"
@@ -70,7 +90,7 @@ def test_nginx_renders_the_repositorys_template_in_front_of_gunicorn(api, nginx)
 def test_the_api_believes_forwarded_headers_from_nginxs_network_only(compose, api, nginx):
     subnet = compose["networks"]["proxy"]["ipam"]["config"][0]["subnet"]
     assert nginx["networks"] == ["proxy"]
-    assert sorted(api["networks"]) == ["default", "proxy"]
+    assert sorted(api["networks"]) == ["default", "observability", "proxy"]
     # Nothing else joins the proxy network: every peer there is nginx (or the API itself).
     others = [n for n, s in compose["services"].items() if n not in ("api", "nginx")]
     assert all("proxy" not in compose["services"][n].get("networks", []) for n in others)
@@ -108,10 +128,14 @@ def test_frontend_reaches_the_api_it_waits_for(nginx, frontend):
     assert "3000:3000" in frontend["ports"]
 
 
-def test_api_waits_until_postgres_and_redis_are_healthy(api):
+def test_api_waits_for_the_migration_and_until_pgbouncer_and_redis_are_healthy(compose, api):
     assert api["depends_on"] == {
-        "postgres": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+        "pgbouncer": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
+    }
+    assert compose["services"]["pgbouncer"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"}
     }
 
 
@@ -120,6 +144,7 @@ def test_api_waits_until_postgres_and_redis_are_healthy(api):
     [
         ("nginx", "http://127.0.0.1:8000/health"),
         ("api", "docker/healthcheck.py"),
+        ("pgbouncer", "/dev/tcp/127.0.0.1/6432"),
         ("postgres", "pg_isready"),
         ("redis", "redis-cli ping"),
     ],
@@ -150,7 +175,13 @@ def test_api_runs_in_production_on_postgres_with_redis_limits(api):
     env = api["environment"]
     assert env["APP_ENV"] == "production"
     assert env["DATABASE_URL"].startswith("postgresql+psycopg://")
-    assert "@postgres:5432/" in env["DATABASE_URL"]
+    # Queries through PgBouncer in transaction pooling; LISTEN on a direct session.
+    assert "@pgbouncer:6432/" in env["DATABASE_URL"]
+    assert env["DATABASE_TRANSACTION_POOLING"] == "true"
+    assert "@postgres:5432/" in env["DATABASE_LISTEN_URL"]
+    ini = (ROOT / "docker" / "pgbouncer" / "pgbouncer.ini").read_text()
+    assert "pool_mode = transaction" in ini
+    assert "connect_query='SET statement_timeout = 2000'" in ini
     assert env["RATELIMIT_STORAGE_URI"].startswith("redis://redis:6379/")
     assert "REDIS_URL" not in env  # nothing reads it: revocation is in PostgreSQL
 

@@ -69,7 +69,9 @@ def free_port(ports=PORTS):
 def render(upstream, listen):
     """The template through envsubst with exactly the variables compose gives the container."""
     variables = {
-        "API_UPSTREAM": upstream, "NGINX_PORT": listen, "MAX_CONTENT_LENGTH": str(MAX_BODY)
+        "API_UPSTREAM": upstream, "NGINX_PORT": listen, "MAX_CONTENT_LENGTH": str(MAX_BODY),
+        # Never asked here: the upstream is an address, not a name.
+        "NGINX_RESOLVER": "127.0.0.1",
     }
     names = " ".join(f"${{{name}}}" for name in variables)
     rendered = subprocess.run(

@@ -178,16 +178,21 @@ async function checklist(browser: Browser) {
     const header = decodeProtectedHeader(token);
     const claims = decodeJwt(token);
     expect(claims.sub === a.userId, "the token's sub is not the user id");
+    // Both modes name the Better Auth session (sid), which the API checks is still alive.
+    expect(typeof claims.sid === "string" && claims.sid.length > 0, `the token has no sid: ${claims.sid}`);
     if (mode === "exchange") {
       expect(header.alg === "HS256", `exchange token alg ${header.alg}`);
       expect(
-        JSON.stringify(Object.keys(claims).sort()) === JSON.stringify(["exp", "iat", "sub"]),
+        JSON.stringify(Object.keys(claims).sort()) === JSON.stringify(["exp", "iat", "sid", "sub"]),
         `exchange token claims ${Object.keys(claims)}`,
       );
       expect(claims.exp! - claims.iat! === 900, "exchange token does not live 15 minutes");
     } else {
       expect(header.alg === "EdDSA", `JWT plugin token alg ${header.alg}`);
       expect(claims.iss === appUrl && claims.aud === appUrl, "JWT plugin token iss/aud is not the app URL");
+      // definePayload: the user's fields plus sid and role (the admin plugin's, "user" here).
+      expect(claims.role === "user", `JWT plugin token role ${JSON.stringify(claims.role)}`);
+      expect(claims.email === a.email, "JWT plugin token lost the user's fields");
     }
     // The browser made a CORS preflight (Authorization is not a simple header): the API logged it.
     const preflight = apiLogLines().some((l) => l.method === "OPTIONS" && l.path === "/api/protected" && l.status === 200);
@@ -293,17 +298,39 @@ async function checklist(browser: Browser) {
     expect(titles.join("|") === "third task|second task", `first user's tasks: ${titles}`);
   });
 
+  const tokenPath = mode === "exchange" ? "/api/auth/backend-token" : "/api/auth/token";
+  let captured = "";
+  await step("capture-a-token-of-the-session", page, async () => {
+    // A token the app's own token route mints for this session, as the client fetches it. The
+    // app's sign-out revokes only the token it holds at the API, never this one: only the end
+    // of the Better Auth session (its sid) can stop it.
+    captured = await page.evaluate(async (path) => {
+      const res = await fetch(path);
+      return ((await res.json()) as { token: string }).token;
+    }, tokenPath);
+    expect(decodeJwt(captured).sid === decodeJwt(lastBearer(a.seen)).sid, "the captured token names another session");
+    const res = await fetch(`${apiUrl}/api/protected`, { headers: { Authorization: `Bearer ${captured}` } });
+    expect(res.status === 200, `the captured token is refused before sign out: ${res.status}`);
+  });
+
   await step("sign-out", page, async () => {
     const held = lastBearer(a.seen);
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(`${appUrl}/`);
     // The session is gone: no token for this browser any more ...
-    const tokenPath = mode === "exchange" ? "/api/auth/backend-token" : "/api/auth/token";
     const status = await page.evaluate(async (path) => (await fetch(path)).status, tokenPath);
     expect(status === 401, `${tokenPath} after sign out: ${status}`);
     // ... and the token it held was revoked at the API.
     const res = await fetch(`${apiUrl}/api/protected`, { headers: { Authorization: `Bearer ${held}` } });
     expect(res.status === 401, `the signed-out token still works: ${res.status}`);
+  });
+
+  await step("token-captured-before-sign-out-is-refused", page, async () => {
+    // The API reads Better Auth's session table (BETTER_AUTH_DATABASE_URL): the session the
+    // token's sid names has ended, so the token is refused although nobody revoked it.
+    const res = await fetch(`${apiUrl}/api/protected`, { headers: { Authorization: `Bearer ${captured}` } });
+    const body = (await res.json()) as { error?: string };
+    expect(res.status === 401, `a token of the signed-out session still works: ${res.status} ${body.error}`);
   });
 
   await step("dashboard-redirects-to-login", page, async () => {

@@ -1,6 +1,8 @@
 // npm run db:setup — creates the frontend's own PostgreSQL database (AUTH_DATABASE_URL) if it
 // does not exist, then the tables Better Auth needs for its options (user, session, account,
-// verification, and the JWT plugin's jwks), with Better Auth's own migration planner.
+// verification, the JWT plugin's jwks, and the admin plugin's columns: user.role, user.banned,
+// user.banReason, user.banExpires, session.impersonatedBy), with Better Auth's own migration
+// planner. An auth database made before the admin plugin gets its columns added.
 // Safe to run again: only what is missing is created.
 import { getMigrations } from "better-auth/db/migration";
 import { Client } from "pg";
