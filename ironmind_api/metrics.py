@@ -14,7 +14,7 @@ children are cached, so that costs a dict lookup and a few increments.
 import atexit
 import os
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -40,8 +40,8 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "unmatched"  # the route label of a request no URL rule matched (404, 405)
 SIGNIN_ENDPOINT = "auth.signin"
 SIGNIN_OUTCOMES = ("success", "invalid_credentials", "account_disabled", "rate_limited")
-# The error codes that refuse a token (docs/API.md); service_unavailable is counted by the JWKS
-# key set itself (auth/jwks.py), since a 503 is a refused token only when the keys are missing.
+# The error codes that refuse a token (docs/API.md). A 503 (service_unavailable) refuses one
+# when a bearer token was sent and never accepted: the JWKS or the database could not be asked.
 TOKEN_REFUSALS = frozenset(
     {"missing_token", "invalid_token", "token_expired", "token_revoked", "account_disabled",
      "forbidden"}
@@ -168,10 +168,18 @@ def record_request(method, route, status, seconds, endpoint, error_code):
         )
     children[0].inc()
     children[1].observe(seconds)
-    if error_code in TOKEN_REFUSALS:
-        tokens_refused.labels(error_code).inc()
     if endpoint == SIGNIN_ENDPOINT:
+        # Its account_disabled refuses a password, not a token: a sign-in outcome only.
         signins.labels("success" if status == 200 else error_code or "error").inc()
+    elif error_code in TOKEN_REFUSALS or (
+        error_code == "service_unavailable" and _bearer_token_unaccepted()
+    ):
+        tokens_refused.labels(error_code).inc()
+
+
+def _bearer_token_unaccepted():
+    # The guard sets g.user_id once it has accepted the token.
+    return g.get("user_id") is None and "Authorization" in request.headers
 
 
 def record_revocation_copy(cache):

@@ -8,9 +8,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from config import ConfigError
-from ironmind_api.auth import revocation_cache
+from ironmind_api.auth import maintenance, revocation_cache
+from ironmind_api.auth.models import User
 from ironmind_api.db import db as _db
 from ironmind_api.extensions import limiter
+from tests import services
 from tests.conftest import bearer, mint, require_service, run_command
 from tests.reliability.harness import migrate
 from tests.security.jwks import EC_KEY, JwksHandler, JwksServer, free_port
@@ -111,7 +113,35 @@ def test_signins_are_counted_by_outcome(make_app, app, db, signup):
     assert delta(before, after, "ironmind_signins_total", outcome="success") == 1
     assert delta(before, after, "ironmind_signins_total", outcome="invalid_credentials") == 1
     assert delta(before, after, "ironmind_signins_total", outcome="rate_limited") == 1
-    assert value(after, "ironmind_signins_total", outcome="account_disabled") >= 0
+
+
+def test_a_disabled_accounts_signin_is_a_signin_outcome_not_a_refused_token(client, user, app):
+    with app.app_context():
+        maintenance.disable(_db.session.get(User, user["id"]))
+        _db.session.commit()
+    before = scrape(client)
+    response = client.post("/api/auth/signin",
+                           json={"email": "ada@example.com", "password": PASSWORD})
+    assert response.get_json()["error"] == "account_disabled"
+    after = scrape(client)
+    assert delta(before, after, "ironmind_signins_total", outcome="account_disabled") == 1
+    assert delta(before, after, "ironmind_tokens_refused_total", code="account_disabled") == 0
+
+
+def test_a_token_the_database_could_not_check_is_refused_as_unavailable(make_app, db, client):
+    """The database unreachable: a request with a token is a refused token (503), one
+    without is not; the alert on unavailable databases counts on that."""
+    port = services.free_port()  # bindable, so nothing listens there
+    down = make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://postgres@127.0.0.1:{port}/x",
+                    REVOCATION_LISTEN=False).test_client()
+    before = scrape(down)
+    with_token = down.get("/api/protected", headers=bearer(mint()))
+    assert with_token.get_json()["error"] == "service_unavailable"
+    without = down.post("/api/auth/signin", json={"email": "a@example.com", "password": "x" * 9})
+    assert without.get_json()["error"] == "service_unavailable"
+    after = scrape(down)
+    assert delta(before, after, "ironmind_tokens_refused_total", code="service_unavailable") == 1
+    assert delta(before, after, "ironmind_signins_total", outcome="service_unavailable") == 1
 
 
 def test_refresh_reuse_is_counted_once_per_detection(client, user, signin):

@@ -8,7 +8,7 @@ from jwt import PyJWKClient
 from jwt.exceptions import InvalidTokenError, PyJWKClientError, PyJWKSetError
 
 from ..errors import ServiceUnavailable
-from ..metrics import jwks_fetches, tokens_refused
+from ..metrics import jwks_fetches
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ class KeySet:
         if key is not None:
             return key
         if not self._reachable:
-            tokens_refused.labels("service_unavailable").inc()
             raise ServiceUnavailable(
                 message="The token's signing keys cannot be fetched right now; try again shortly.",
                 headers={"Retry-After": str(max(1, round(self._refetch_interval)))},
