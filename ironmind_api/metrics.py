@@ -158,13 +158,13 @@ class PoolGauges:
 
 def record_request(method, route, status, seconds, endpoint, error_code):
     """Count one answered request: the access line's after_request calls this once."""
+    method = method if method in METHODS else "other"  # also keeps the cache's keys bounded
     key = (method, route, status)
     children = _request_children.get(key)
     if children is None:
-        label = method if method in METHODS else "other"
         children = _request_children[key] = (
-            http_requests.labels(label, route, str(status)),
-            http_duration.labels(label, route),
+            http_requests.labels(method, route, str(status)),
+            http_duration.labels(method, route),
         )
     children[0].inc()
     children[1].observe(seconds)
