@@ -91,6 +91,11 @@ class InvalidCredentials(Unauthorized):
     error, message = "invalid_credentials", "Invalid email or password."
 
 
+class AccountDisabled(ApiError):
+    status, error = 403, "account_disabled"
+    message = "The account is disabled."
+
+
 class EmailTaken(ApiError):
     status, error = 409, "email_taken"
     message = "An account with this email already exists."
