@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 
-from ironmind_api.auth import tokens
 from tests.conftest import bearer
 
 from .conftest import mint_exchange
@@ -159,19 +158,25 @@ def test_ban_that_has_expired_does_not_refuse(session_api, better_auth_pg, sign_
 
 @pytest.mark.parametrize("mode", MODES)
 def test_role_change_is_seen_within_a_second(session_api, better_auth_pg, sign_in, mode):
-    app = session_api().application
-    signed_in = sign_in()
-    headers = bearer(token_of(signed_in, mode))
+    client, signed_in = session_api(), sign_in()
+    token = token_of(signed_in, mode)
 
-    def role():
-        with app.test_request_context(headers=headers):
-            return tokens.verify_access_token(headers["Authorization"]).role, None
+    def admin_list():
+        response = client.get("/api/admin/users", headers=bearer(token))
+        return response.status_code, response.get_json(), response.headers
 
-    assert role()[0] == "user"
+    before = admin_list()
     better_auth_pg.admin("set-role", signed_in["user"]["id"], role="admin")
-    lag, _ = seen_after(role, "admin")
+    promoted_lag, _ = seen_after(admin_list, 200)
+    better_auth_pg.admin("set-role", signed_in["user"]["id"], role="user")
+    demoted_lag, (_, demoted, _) = seen_after(admin_list, 403)
 
-    assert lag < LAG
+    # The token's own role claim still says "user" throughout: the session's user row decides.
+    assert pyjwt.decode(token, options={"verify_signature": False}).get("role", "user") == "user"
+    assert before[0] == 403 and before[1]["error"] == "forbidden"
+    assert promoted_lag < LAG
+    assert demoted_lag < LAG
+    assert demoted["error"] == "forbidden"
 
 
 @pytest.mark.parametrize("mode", MODES)
