@@ -74,6 +74,15 @@ class Config:
     JWKS_FETCH_TIMEOUT = _env_float("JWKS_FETCH_TIMEOUT", 2.0)
     JWKS_REFETCH_INTERVAL = _env_float("JWKS_REFETCH_INTERVAL", 10.0)
     JWKS_MAX_AGE = _env_float("JWKS_MAX_AGE", 300.0)
+    # The frontend's Better Auth database (its own connection string works as is; a read-only
+    # role is enough): frontend tokens carrying the session id (sid) are accepted only while
+    # that session lives and its user is not banned. Unset, sid is not checked.
+    BETTER_AUTH_DATABASE_URL = os.environ.get("BETTER_AUTH_DATABASE_URL") or None
+    # Refuse frontend tokens without sid (needs BETTER_AUTH_DATABASE_URL).
+    BETTER_AUTH_REQUIRE_SESSION = _truthy(os.environ.get("BETTER_AUTH_REQUIRE_SESSION"))
+    # Sessions kept only in Better Auth's secondaryStorage are refused at start-up: see
+    # docs/DECISIONS.md (they are keyed by session token, which no API token carries).
+    BETTER_AUTH_REDIS_URL = os.environ.get("BETTER_AUTH_REDIS_URL") or None
 
     ACCESS_TOKEN_TTL = _env_int("ACCESS_TOKEN_TTL", 900)
     REFRESH_TOKEN_TTL = _env_int("REFRESH_TOKEN_TTL", 604800)
@@ -204,6 +213,7 @@ def finalize(config):
             "access tokens."
         )
     finalize_jwks(config)
+    finalize_sessions(config)
     finalize_proxies(config)
     finalize_observability(config)
     jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
@@ -244,6 +254,42 @@ def finalize_jwks(config):
             "JWKS_ALGORITHMS must list asymmetric algorithms only "
             f"({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); got {sorted(unsupported)}."
         )
+
+
+def finalize_sessions(config):
+    """Derive the SQLAlchemy URL of the Better Auth database the session check reads."""
+    if config["BETTER_AUTH_REDIS_URL"]:
+        raise ConfigError(
+            "BETTER_AUTH_REDIS_URL is not supported: set session.storeSessionInDatabase: true in "
+            "the frontend's Better Auth options (sessions then live in its database too) and "
+            "unset BETTER_AUTH_REDIS_URL."
+        )
+    raw = config["BETTER_AUTH_DATABASE_URL"]
+    if not raw:
+        if config["BETTER_AUTH_REQUIRE_SESSION"]:
+            raise ConfigError(
+                "BETTER_AUTH_REQUIRE_SESSION=true needs BETTER_AUTH_DATABASE_URL, the Better Auth "
+                "database the sessions are checked in."
+            )
+        config["BETTER_AUTH_SESSIONS_URL"] = None
+        return
+    config["BETTER_AUTH_SESSIONS_URL"] = better_auth_database_url(raw)
+
+
+def better_auth_database_url(raw):
+    """The psycopg URL of a ``postgresql://`` or ``postgres://`` string, or ConfigError."""
+    refusal = ConfigError(
+        "BETTER_AUTH_DATABASE_URL must be a PostgreSQL connection string, such as "
+        "postgresql://user:password@host:5432/name (the frontend's own works as is)."
+    )
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        # Not echoed: a malformed URL may still hold a password.
+        raise refusal from None
+    if url.drivername not in ("postgresql", "postgres", "postgresql+psycopg") or not url.database:
+        raise refusal
+    return url.set(drivername="postgresql+psycopg")
 
 
 def finalize_proxies(config):

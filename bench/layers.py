@@ -4,6 +4,10 @@ time. A profiling aid for docs/PERFORMANCE.md, not part of bench/run:
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/ironmind_bench \
         .venv/bin/python -m bench.layers
 
+On PostgreSQL it also measures the Better Auth session check (issue 20) on a cache hit, side by
+side with the same frontend token on an app without it, against ``<name>_better_auth`` on the
+same server (made if missing, with the columns Better Auth creates and one live session).
+
 Each line is the best of several batches of CPU time (time.process_time) per request through
 the WSGI app without gunicorn, so a busy machine moves it far less than req/s. Removing a layer,
 or putting back one the app has dropped (the per-request revocation query, the cookie session),
@@ -150,8 +154,6 @@ def with_flask_json(app):
 METRICS_OFF = "  with metrics off (METRICS_ENABLED=false)"
 TRACING_ON = "  with tracing on (every request sampled, spans exported over OTLP/HTTP)"
 SHIPPED_BESIDE_TRACING = "  as shipped (tracing off), in the rounds beside tracing on"
-CORE = ("bare Flask app (ceiling)", "GET /health", "GET /api/protected (as shipped)",
-        METRICS_OFF, "GET /api/tasks?limit=50", "POST /api/tasks")
 
 
 class OtlpSink(BaseHTTPRequestHandler):
@@ -176,6 +178,76 @@ def traced_app():
     sink = ThreadingHTTPServer(("127.0.0.1", OTLP_PORT), OtlpSink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     return make_app(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{OTLP_PORT}")
+
+
+SESSION_OFF = "GET /api/protected, frontend token with sid (session check off)"
+SESSION_ON = "  with the Better Auth session check (BETTER_AUTH_DATABASE_URL), cache hit"
+CORE = ("bare Flask app (ceiling)", "GET /health", "GET /api/protected (as shipped)",
+        METRICS_OFF, "GET /api/tasks?limit=50", "POST /api/tasks", SESSION_OFF, SESSION_ON)
+BETTER_AUTH_TABLES = (
+    # The columns Better Auth 1.7 creates with the admin plugin (tests/interop make the real
+    # ones with Better Auth's own migrations); the session check reads id, userId, expiresAt,
+    # banned, banExpires and role.
+    'CREATE TABLE IF NOT EXISTS "user" (id text PRIMARY KEY, name text NOT NULL,'
+    ' email text NOT NULL UNIQUE, "emailVerified" boolean NOT NULL, image text,'
+    ' "createdAt" timestamptz NOT NULL DEFAULT now(), "updatedAt" timestamptz NOT NULL'
+    ' DEFAULT now(), role text, banned boolean, "banReason" text, "banExpires" timestamptz)',
+    'CREATE TABLE IF NOT EXISTS "session" (id text PRIMARY KEY, "expiresAt" timestamptz NOT NULL,'
+    ' token text NOT NULL UNIQUE, "createdAt" timestamptz NOT NULL DEFAULT now(),'
+    ' "updatedAt" timestamptz NOT NULL DEFAULT now(), "ipAddress" text, "userAgent" text,'
+    ' "userId" text NOT NULL REFERENCES "user"(id) ON DELETE CASCADE, "impersonatedBy" text)',
+    "INSERT INTO \"user\" (id, name, email, \"emailVerified\", role, banned)"
+    " VALUES ('bench-ba-user', 'Bench', 'bench-ba@example.com', true, 'user', false)"
+    " ON CONFLICT (id) DO NOTHING",
+    "INSERT INTO \"session\" (id, \"expiresAt\", token, \"userId\")"
+    " VALUES ('bench-ba-session', now() + interval '1 day', 'bench-ba-token', 'bench-ba-user')"
+    " ON CONFLICT (id) DO UPDATE SET \"expiresAt\" = excluded.\"expiresAt\"",
+)
+
+
+def better_auth_database():
+    """A Better Auth database beside the bench's (``<name>_better_auth``, made if missing) with
+    one live session; its URL as a frontend writes it, or None off PostgreSQL."""
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(os.environ["DATABASE_URL"])
+    if url.get_backend_name() != "postgresql":
+        return None
+    name = f"{url.database}_better_auth"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if found.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    better_auth = url.set(database=name)
+    engine = create_engine(better_auth)
+    with engine.begin() as conn:
+        for statement in BETTER_AUTH_TABLES:
+            conn.execute(text(statement))
+    engine.dispose()
+    return better_auth.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def session_cases(path):
+    """The protected route with a frontend token carrying sid, without and with the check."""
+    try:
+        from ironmind_api.auth import better_auth_sessions  # noqa: F401 (absent before issue 20)
+    except ImportError:
+        return []
+    url = better_auth_database()
+    if url is None:
+        return []
+    import jwt
+
+    now = int(time.time())
+    claims = {"sub": "bench-ba-user", "sid": "bench-ba-session", "iat": now, "exp": now + 900}
+    token = jwt.encode(claims, os.environ["BETTER_AUTH_SECRET"], algorithm="HS256")
+    frontend = {"Authorization": f"Bearer {token}"}
+    return [
+        (SESSION_OFF, make_app(), path, frontend, None),
+        (SESSION_ON, make_app(BETTER_AUTH_DATABASE_URL=url), path, frontend, None),
+    ]
 
 
 def main(argv=None):
@@ -230,6 +302,8 @@ def main(argv=None):
         (METRICS_OFF, make_app(METRICS_ENABLED=False), path, auth, None),
         ("GET /api/tasks?limit=50", base, "/api/tasks?limit=50", auth, None, page),
         ("POST /api/tasks", base, "/api/tasks", auth, None, write),
+        # A positive answer is reused for 1 s: a batch (~0.3 s) pays one query at most.
+        *session_cases(path),
     ]
     if "--core" in argv:
         cases = [case for case in cases if case[0] in CORE]

@@ -197,6 +197,7 @@ def floor_targets(result):
                          f"; before (`{rev}`): not measured "
                          f"({result.get('in_process_before_error', 'no protected case')})")
         rows.append({"target": target, "measured": measured, "met": protected_us <= 200})
+    rows.append(session_check_target(in_process, result.get("in_process_error")))
 
     for name, scenario, label in (("list", "tasks_first_page", "list (`GET /api/tasks?limit=50`)"),
                                   ("create", "tasks_create", "create (`POST /api/tasks`)")):
@@ -265,6 +266,20 @@ def observability_targets(result):
                                  f"on: {traced} us vs {beside} us in the same rounds",
                      "met": True})
     return rows
+
+
+def session_check_target(in_process, error=None):
+    """Issue 20: the Better Auth session check on a cache hit, side by side with it off."""
+    target = "Better Auth session check on a cache hit adds <= 50 us per request (in-process)"
+    off = next((us for name, us in in_process.items() if "session check off" in name), None)
+    on = next((us for name, us in in_process.items() if "session check (" in name), None)
+    if off is None or on is None:
+        why = error or "no session cases: layers.py needs PostgreSQL and issue 20's module"
+        return {"target": target, "measured": f"not measured ({why})", "met": False}
+    return {"target": target,
+            "measured": f"{on - off:+d} us ({on} us with the check, {off} us without; the same "
+                        "frontend token with sid, `python -m bench.layers --core`)",
+            "met": on - off <= 50}
 
 
 def lean_targets(result):

@@ -5,7 +5,7 @@ from flask import Flask
 from config import config_from_env, finalize
 
 from . import metrics, migration_check, openapi, tracing
-from .auth import passwords, revocation, tokens
+from .auth import better_auth_sessions, passwords, revocation, tokens
 from .cli import register_commands
 from .db import close_session, db
 from .errors import register_error_handlers
@@ -52,6 +52,7 @@ def register_extensions(app):
     migrate.init_app(app, db)
     jwt.init_app(app)
     tokens.init_app(app)
+    better_auth_sessions.init_app(app)
     revocation.init_app(app)
     passwords.init_app(app)
     cors.init_app(

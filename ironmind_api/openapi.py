@@ -45,7 +45,11 @@ ERROR_RESPONSES = {
     422: ("ValidationFailed", ["validation_error"], "The body does not validate."),
     429: ("RateLimited", ["rate_limited"], "Too many requests; retry later."),
     500: ("InternalError", ["internal_error"], "An unexpected error."),
-    503: ("ServiceUnavailable", ["service_unavailable"], "The database is unreachable."),
+    503: (
+        "ServiceUnavailable",
+        ["service_unavailable"],
+        "The database, the JWKS or the Better Auth database is unreachable.",
+    ),
 }
 ERROR_CODES = {str(status) for status in ERROR_RESPONSES}
 BODY_ERRORS = (400, 413, 415, 422)
@@ -68,6 +72,14 @@ ERROR_HEADERS = {
         "WWW-Authenticate": {
             "description": "RFC 6750 bearer challenge.",
             "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait: sent when the JWKS or the Better Auth database "
+            "is unreachable.",
+            "required": False,
             "schema": {"type": "string"},
         }
     },

@@ -86,6 +86,31 @@ def test_the_container_entrypoint_stops_before_serving(tmp_path):
             "network.",
         ),
         (
+            "BETTER_AUTH_DATABASE_URL",
+            "postgres//ironmind:hunter2@db/auth",
+            "error: BETTER_AUTH_DATABASE_URL must be a PostgreSQL connection string, such as "
+            "postgresql://user:password@host:5432/name (the frontend's own works as is).",
+        ),
+        (
+            "BETTER_AUTH_DATABASE_URL",
+            "mysql://ironmind:hunter2@db/auth",
+            "error: BETTER_AUTH_DATABASE_URL must be a PostgreSQL connection string, such as "
+            "postgresql://user:password@host:5432/name (the frontend's own works as is).",
+        ),
+        (
+            "BETTER_AUTH_REDIS_URL",
+            "redis://127.0.0.1:6379/0",
+            "error: BETTER_AUTH_REDIS_URL is not supported: set session.storeSessionInDatabase: "
+            "true in the frontend's Better Auth options (sessions then live in its database too) "
+            "and unset BETTER_AUTH_REDIS_URL.",
+        ),
+        (
+            "BETTER_AUTH_REQUIRE_SESSION",
+            "true",
+            "error: BETTER_AUTH_REQUIRE_SESSION=true needs BETTER_AUTH_DATABASE_URL, the Better "
+            "Auth database the sessions are checked in.",
+        ),
+        (
             "TRUSTED_PROXIES",
             "1",
             "error: Set TRUSTED_PROXIES (how many proxies append to X-Forwarded-For) and "

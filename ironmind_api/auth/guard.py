@@ -23,8 +23,10 @@ def auth_required(fn):
         g.user_id = identity.subject
         return fn(*args, identity=identity, **kwargs)
 
-    # Every guarded operation is documented as needing the bearer token and answering 401.
-    return document(security=[{SECURITY_SCHEME: []}], responses={401: error_ref(401)})(guarded)
+    # Every guarded operation is documented as needing the bearer token and answering 401, and
+    # 403 for a banned Better Auth user (auth/better_auth_sessions.py).
+    responses = {401: error_ref(401), 403: error_ref(403)}
+    return document(security=[{SECURITY_SCHEME: []}], responses=responses)(guarded)
 
 
 def roles_required(*roles):

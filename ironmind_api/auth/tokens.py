@@ -17,8 +17,8 @@ An access token passes these steps, in this order, once per request:
 4. *Claims*: ``exp``, ``iat`` and ``nbf`` are integers between 0 and 9999-12-31, and the
    token lives at most ``MAX_TOKEN_LIFETIME`` (``exp - iat``, or ``exp - now`` without
    ``iat``); ``sub`` is a non-blank string of at most 255 characters, and neither it nor
-   ``jti``/``fam`` holds a control character or a lone surrogate (no database stores one);
-   ``role``, when present, is such a string too (``"user,admin"`` names two roles); a
+   ``jti``/``fam``/``sid`` holds a control character or a lone surrogate (no database stores
+   one); ``role``, when present, is such a string too (``"user,admin"`` names two roles); a
    refresh token is not an access token.
 5. *Revocation*: neither the token nor its session (``fam``) is on the revocation list
    (``token_revoked``).
@@ -28,6 +28,11 @@ An access token passes these steps, in this order, once per request:
    kept under ``ba:<sub>`` (auth/models.py), so neither kind can reach the other's rows.
    Its roles are the ``role`` claim: written at issue time from the account's ``role``
    column for the API's own tokens, the frontend's for the others (``guard.roles_required``).
+7. *Session*: with ``BETTER_AUTH_DATABASE_URL`` set, a frontend token carrying ``sid`` is
+   accepted only while that Better Auth session lives and its user is not banned, and its
+   role is the user row's (auth/better_auth_sessions.py): ``token_revoked``,
+   ``account_disabled`` (403), or ``service_unavailable`` (503) when that database is down.
+   ``BETTER_AUTH_REQUIRE_SESSION`` refuses frontend tokens without ``sid``.
 
 Refresh tokens (signout, refresh) go through the same verification with the secret only:
 the API issues them, nobody else; their lifetime is bounded by ``REFRESH_TOKEN_TTL``.
@@ -101,8 +106,13 @@ def verify_access_token(authorization):
     user_id = _owner(claims, hmac_signed)
     if revocation.is_revoked(claims):
         raise TokenRevoked()
-    subject, role = claims["sub"], claims.get("role")
-    return Identity(user_id=user_id, subject=subject, claims=claims, role=role)
+    identity = Identity(
+        user_id=user_id, subject=claims["sub"], claims=claims, role=claims.get("role")
+    )
+    sessions = current_app.extensions["better_auth_sessions"]
+    if sessions is not None and _from_frontend(claims, hmac_signed):
+        return sessions.check(identity)
+    return identity
 
 
 def verify_refresh_token(token, allow_expired=False):
@@ -122,7 +132,7 @@ def _policy():
 def _owner(claims, hmac_signed):
     """The user id that owns the token's rows: issuer and subject together."""
     subject = claims["sub"]
-    if hmac_signed and claims.get("iss") == revocation.API_ISSUER:
+    if not _from_frontend(claims, hmac_signed):
         return subject
     if hmac_signed and "fam" in claims:
         # A session token of this API minted before it named itself: a refresh mints one
@@ -132,6 +142,11 @@ def _owner(claims, hmac_signed):
     if len(user_id) > MAX_USER_ID_LENGTH:
         raise InvalidToken(message="The access token's claims are not acceptable.")
     return user_id
+
+
+def _from_frontend(claims, hmac_signed):
+    """Whether a Better Auth frontend minted the token: all but the API's own."""
+    return not (hmac_signed and claims.get("iss") == revocation.API_ISSUER)
 
 
 def _bearer_token(authorization, policy):
@@ -215,5 +230,5 @@ def _acceptable_text(claims):
     role = claims.get("role")
     if "role" in claims and not (isinstance(role, str) and len(role) <= MAX_ROLE_CLAIM_LENGTH):
         return False
-    values = (sub, claims.get("jti"), claims.get("fam"), role)
+    values = (sub, claims.get("jti"), claims.get("fam"), claims.get("sid"), role)
     return not any(isinstance(value, str) and UNSAFE_TEXT.search(value) for value in values)

@@ -1,19 +1,25 @@
 #!/usr/bin/env node
 // A real Better Auth instance (memory adapter, email+password, jwt plugin) served on 127.0.0.1,
 // plus a few test-only helper routes under /test/ for the IRONMIND API interop tests.
+// With --database URL: Better Auth's PostgreSQL adapter on that database (its tables made by
+// Better Auth's own migrations), the admin plugin, and jwt tokens carrying sid and role.
 //
 // Usage: node better-auth-server.mjs [--port N] [--alg EdDSA|ES256|RS256|PS256]
 //                                    [--audience X] [--issuer X] [--expiration-time T]
+//                                    [--database postgresql://…]
 // When listening, prints exactly one line on stdout: {"ready": true, "url": "http://127.0.0.1:<port>"}
 // Runs until SIGTERM / SIGINT. All logging goes to stderr.
 import http from 'node:http';
 import { betterAuth } from 'better-auth';
 import { memoryAdapter } from 'better-auth/adapters/memory';
+import { getMigrations } from 'better-auth/db/migration';
 import { toNodeHandler } from 'better-auth/node';
-import { jwt, createJwk } from 'better-auth/plugins';
+import { admin, jwt, createJwk } from 'better-auth/plugins';
+import { SignJWT } from 'jose';
+import pg from 'pg';
 
 const USAGE =
-  'usage: node better-auth-server.mjs [--port N] [--alg EdDSA|ES256|RS256|PS256] [--audience X] [--issuer X] [--expiration-time T]';
+  'usage: node better-auth-server.mjs [--port N] [--alg EdDSA|ES256|RS256|PS256] [--audience X] [--issuer X] [--expiration-time T] [--database URL]';
 const DEFAULT_SECRET = 'ironmind-interop-test-secret-not-for-production-0123456789';
 const KEY_PAIR_CONFIGS = {
   EdDSA: { alg: 'EdDSA', crv: 'Ed25519' },
@@ -28,7 +34,7 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-  const out = { port: 0, alg: undefined, audience: undefined, issuer: undefined, expirationTime: undefined };
+  const out = { port: 0, alg: undefined, audience: undefined, issuer: undefined, expirationTime: undefined, database: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const takeValue = () => {
@@ -49,6 +55,8 @@ function parseArgs(argv) {
       out.issuer = takeValue();
     } else if (a === '--expiration-time') {
       out.expirationTime = takeValue();
+    } else if (a === '--database') {
+      out.database = takeValue();
     } else if (a === '-h' || a === '--help') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
@@ -76,12 +84,21 @@ function createAuth(baseURL) {
     if (args.expirationTime !== undefined) jwtOptions.jwt.expirationTime = args.expirationTime;
   }
   const db = { user: [], session: [], account: [], verification: [], jwks: [] };
-  const auth = betterAuth({
+  const plugins = [jwt(jwtOptions)];
+  if (args.database) {
+    // What the example app's tokens carry: the Better Auth session id and the user's role.
+    jwtOptions.jwt = {
+      ...jwtOptions.jwt,
+      definePayload: ({ user, session }) => ({ ...user, sid: session.id, role: user.role }),
+    };
+    plugins.push(admin());
+  }
+  const options = {
     baseURL,
     secret: process.env.BETTER_AUTH_SECRET || DEFAULT_SECRET,
-    database: memoryAdapter(db),
+    database: args.database ? new pg.Pool({ connectionString: args.database, max: 5 }) : memoryAdapter(db),
     emailAndPassword: { enabled: true },
-    plugins: [jwt(jwtOptions)],
+    plugins,
     trustedOrigins: [baseURL],
     rateLimit: { enabled: false },
     telemetry: { enabled: false },
@@ -89,8 +106,15 @@ function createAuth(baseURL) {
       log: (level, message, ...rest) =>
         process.stderr.write(`[better-auth ${level}] ${message}${rest.length ? ` ${rest.map(String).join(' ')}` : ''}\n`),
     },
-  });
-  return { auth, db, jwtOptions };
+  };
+  return { auth: betterAuth(options), options, db, jwtOptions };
+}
+
+// The tables the options need, made by Better Auth's own migration planner, as the example
+// app's `npm run db:setup` (examples/nextjs/scripts/db-setup.ts) does.
+async function migrate(options) {
+  const { runMigrations } = await getMigrations(options);
+  await runMigrations();
 }
 
 // ---------------------------------------------------------------- test helpers
@@ -161,8 +185,76 @@ async function testRotate(state, body) {
   return [200, { kid: created.id, previous: old.map((k) => k.id) }];
 }
 
+// ---------------------------------------------------------------- session helpers (--database)
+
+// Sign up or in through Better Auth's API; return both tokens the frontend can hand the API:
+// the jwt plugin's (GET /api/auth/token) and the token exchange's HS256 one.
+async function testSignIn(state, body) {
+  const { email, password } = body;
+  const name = body.name ?? 'Interop Test User';
+  let result;
+  try {
+    result = await state.auth.api.signUpEmail({ body: { email, password, name }, returnHeaders: true });
+  } catch (err) {
+    if (!isUserExists(err)) throw err;
+    result = await state.auth.api.signInEmail({ body: { email, password }, returnHeaders: true });
+  }
+  const cookie = cookieHeaderFrom(result.headers);
+  const headers = new Headers({ cookie });
+  const session = await state.auth.api.getSession({ headers });
+  const { token } = await state.auth.api.getToken({ headers });
+  return [200, {
+    token,
+    exchange: await exchangeToken(session),
+    cookie,
+    session: { id: session.session.id },
+    user: { id: session.user.id, email: session.user.email, role: session.user.role },
+  }];
+}
+
+// The example app's token-exchange route (examples/nextjs/app/api/auth/backend-token/route.ts),
+// with the session id as `sid`.
+async function exchangeToken(session) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sub: session.user.id, sid: session.session.id })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt(now)
+    .setExpirationTime(now + 15 * 60)
+    .sign(new TextEncoder().encode(process.env.BETTER_AUTH_SECRET || DEFAULT_SECRET));
+}
+
+async function testSignOut(state, body) {
+  await state.auth.api.signOut({ headers: new Headers({ cookie: body.cookie }) });
+  return [200, { signedOut: true }];
+}
+
+// An admin of the admin plugin: signed up, then given the role through Better Auth's own
+// internal adapter (the plugin has no API to make the first admin).
+async function adminHeaders(state) {
+  if (!state.adminCookie) {
+    const [, signedIn] = await testSignIn(state, { email: 'admin@example.com', password: 'admin-password', name: 'Admin' });
+    const ctx = await state.auth.$context;
+    await ctx.internalAdapter.updateUser(signedIn.user.id, { role: 'admin' });
+    state.adminCookie = signedIn.cookie;
+  }
+  return new Headers({ cookie: state.adminCookie });
+}
+
+async function testAdmin(state, action, body) {
+  const headers = await adminHeaders(state);
+  const calls = {
+    'revoke-sessions': () => state.auth.api.revokeUserSessions({ body: { userId: body.userId }, headers }),
+    ban: () => state.auth.api.banUser({ body: { userId: body.userId, banExpiresIn: body.banExpiresIn }, headers }),
+    unban: () => state.auth.api.unbanUser({ body: { userId: body.userId }, headers }),
+    'set-role': () => state.auth.api.setRole({ body: { userId: body.userId, role: body.role }, headers }),
+  };
+  if (!(action in calls)) return [404, { error: 'unknown admin action' }];
+  await calls[action]();
+  return [200, { done: action }];
+}
+
 // ---------------------------------------------------------------- server
-const state = { auth: null, authHandler: null, jwtOptions: null, jwksDown: false };
+const state = { auth: null, options: null, authHandler: null, jwtOptions: null, jwksDown: false, adminCookie: null };
 
 async function handle(req, res) {
   const path = new URL(req.url, 'http://127.0.0.1').pathname;
@@ -185,7 +277,14 @@ async function handle(req, res) {
       case '/test/jwks-up':
         state.jwksDown = false;
         return sendJson(res, 200, { jwks: 'up' });
+      case '/test/sign-in':
+        return sendJson(res, ...(await testSignIn(state, body)));
+      case '/test/sign-out':
+        return sendJson(res, ...(await testSignOut(state, body)));
       default:
+        if (path.startsWith('/test/admin/')) {
+          return sendJson(res, ...(await testAdmin(state, path.slice('/test/admin/'.length), body)));
+        }
         return sendJson(res, 404, { error: 'unknown test route' });
     }
   }
@@ -209,11 +308,20 @@ server.on('error', (err) => {
   process.exit(1);
 });
 
-server.listen(args.port, '127.0.0.1', () => {
+server.listen(args.port, '127.0.0.1', async () => {
   const { port } = server.address();
   const url = `http://127.0.0.1:${port}`;
-  const { auth, jwtOptions } = createAuth(url);
+  const { auth, options, jwtOptions } = createAuth(url);
+  if (args.database) {
+    try {
+      await migrate(options);
+    } catch (err) {
+      log('migrations failed:', err?.stack ?? String(err));
+      process.exit(1);
+    }
+  }
   state.auth = auth;
+  state.options = options;
   state.jwtOptions = jwtOptions;
   state.authHandler = toNodeHandler(auth);
   process.stdout.write(`${JSON.stringify({ ready: true, url })}\n`);
@@ -224,7 +332,10 @@ function shutdown(signal) {
   if (stopping) return;
   stopping = true;
   log(`${signal} received, shutting down`);
-  server.close(() => process.exit(0));
+  server.close(async () => {
+    if (args.database) await state.options.database.end().catch(() => {});
+    process.exit(0);
+  });
   server.closeAllConnections();
   setTimeout(() => process.exit(0), 2000).unref();
 }

@@ -1,4 +1,4 @@
-"""Real Node `jose` and `better-auth` driven against the API: servers, tokens, a counting proxy."""
+"""Real Node `jose` and `better-auth` driven against the API: servers, tokens, proxies."""
 
 import json
 import os
@@ -14,18 +14,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 from tests import services
 from tests.conftest import SECRET, require_service
-from tests.services import node_problem
+from tests.services import node_problem, postgres_problem, postgres_url, scratch_database
 
 INTEROP_DIR = Path(__file__).parent
 NODE = shutil.which("node")
 # Ports the interop servers may listen on (127.0.0.1 only), "first-last".
 PORTS = os.environ.get("INTEROP_PORTS", "18300-18399")
 START_TIMEOUT = 30
-
-
 
 @pytest.fixture(autouse=True)
 def _node_required():
@@ -51,11 +50,12 @@ def post_json(url, body=None):
 class BetterAuth:
     """A running `better-auth-server.mjs`: a real Better Auth with the jwt plugin."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.args = args
         self.process = subprocess.Popen(
             [NODE, "better-auth-server.mjs", "--port", str(free_port()), *args],
             cwd=INTEROP_DIR,
+            env={**os.environ, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -78,6 +78,17 @@ class BetterAuth:
             f"{self.url}/test/token", {"email": email, "password": password, "name": name}
         )
         return body["token"], body["user"]
+
+    def sign_in(self, email, password="interop-password"):
+        """--database only: sign up (or in); both tokens with sid, the cookie, session and user."""
+        return post_json(f"{self.url}/test/sign-in", {"email": email, "password": password})
+
+    def sign_out(self, signed_in):
+        post_json(f"{self.url}/test/sign-out", {"cookie": signed_in["cookie"]})
+
+    def admin(self, action, user_id, **body):
+        """--database only: the admin plugin's revoke-sessions, ban, unban or set-role."""
+        post_json(f"{self.url}/test/admin/{action}", {"userId": user_id, **body})
 
     def rotate(self, drop_old=False):
         return post_json(f"{self.url}/test/rotate", {"dropOld": drop_old})
@@ -210,3 +221,102 @@ class Stopwatch:
 
     def __exit__(self, *exc):
         self.seconds = time.monotonic() - self.started
+
+
+@pytest.fixture(scope="session")
+def better_auth_database():
+    """The URL (postgresql://, as the frontend writes it) of a database of Better Auth's own."""
+    url = postgres_url()
+    require_service(postgres_problem(url))
+    with scratch_database(url, "ironmind_better_auth") as scratch:
+        yield make_url(scratch).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def better_auth_pg(better_auth_database):
+    """Better Auth on PostgreSQL with the jwt and admin plugins; tokens carry sid and role."""
+    server = BetterAuth(
+        "--database", better_auth_database, env={"BETTER_AUTH_SECRET": SECRET}
+    )
+    yield server
+    server.stop()
+
+
+class TcpProxy:
+    """Forwards TCP connections to a server; ``down()`` cuts them all and refuses new ones."""
+
+    def __init__(self, host, port):
+        self.upstream = (host, port)
+        self.connections = 0
+        self.is_down = False
+        self._open = []
+        self._lock = threading.Lock()
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", free_port()))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.is_down:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self.connections += 1
+                self._open += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target):
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, target):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def down(self):
+        self.is_down = True
+        with self._lock:
+            for sock in self._open:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self._open = []
+
+    def up(self):
+        self.is_down = False
+
+    def stop(self):
+        self.down()
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        self.listener.close()
+
+
+@pytest.fixture
+def better_auth_db_proxy(better_auth_database):
+    """A TCP proxy in front of the Better Auth database's server: its URL, through the proxy."""
+    url = make_url(better_auth_database)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy.url = url.set(port=proxy.port).render_as_string(hide_password=False)
+    yield proxy
+    proxy.stop()

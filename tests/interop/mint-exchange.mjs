@@ -8,11 +8,12 @@
 //     .sign(new TextEncoder().encode(process.env.BETTER_AUTH_SECRET))
 //
 // Usage: node mint-exchange.mjs <sub> [--exp <seconds-from-now>] [--iat <seconds-from-now>] [--no-exp]
+//                                    [--sid <Better Auth session id>]
 // Prints only the token (plus a newline) on stdout.
 import { SignJWT } from 'jose';
 
 const USAGE =
-  'usage: node mint-exchange.mjs <sub> [--exp <seconds-from-now>] [--iat <seconds-from-now>] [--no-exp]';
+  'usage: node mint-exchange.mjs <sub> [--exp <seconds-from-now>] [--iat <seconds-from-now>] [--no-exp] [--sid <id>]';
 
 function fail(msg) {
   process.stderr.write(`mint-exchange: ${msg}\n${USAGE}\n`);
@@ -20,13 +21,16 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-  const out = { sub: undefined, exp: undefined, iat: undefined, noExp: false };
+  const out = { sub: undefined, exp: undefined, iat: undefined, noExp: false, sid: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--exp' || a === '--iat') {
       const v = argv[++i];
       if (v === undefined || !/^-?\d+$/.test(v)) fail(`${a} needs an integer number of seconds`);
       out[a.slice(2)] = Number(v);
+    } else if (a === '--sid') {
+      out.sid = argv[++i];
+      if (!out.sid) fail('--sid needs a session id');
     } else if (a === '--no-exp') {
       out.noExp = true;
     } else if (a === '-h' || a === '--help') {
@@ -48,9 +52,11 @@ function parseArgs(argv) {
 const args = parseArgs(process.argv.slice(2));
 if (!process.env.BETTER_AUTH_SECRET) fail('environment variable BETTER_AUTH_SECRET is not set');
 const userId = args.sub;
+// The session-bound exchange: the frontend adds the Better Auth session id as `sid`.
+const claims = args.sid === undefined ? { sub: userId } : { sub: userId, sid: args.sid };
 
 let token;
-if (args.exp === undefined && args.iat === undefined && !args.noExp) {
+if (args.exp === undefined && args.iat === undefined && !args.noExp && args.sid === undefined) {
   // Default path: byte-for-byte the frontend pattern.
   token = await new SignJWT({ sub: userId })
     .setProtectedHeader({ alg: 'HS256' })
@@ -58,9 +64,9 @@ if (args.exp === undefined && args.iat === undefined && !args.noExp) {
     .setExpirationTime('15m')
     .sign(new TextEncoder().encode(process.env.BETTER_AUTH_SECRET));
 } else {
-  // Negative-test variants: same claims, shifted iat / exp (absolute epoch seconds).
+  // Variants: a session id, or shifted iat / exp (absolute epoch seconds) for negative tests.
   const now = Math.floor(Date.now() / 1000);
-  let jwt = new SignJWT({ sub: userId }).setProtectedHeader({ alg: 'HS256' });
+  let jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' });
   jwt = args.iat === undefined ? jwt.setIssuedAt() : jwt.setIssuedAt(now + args.iat);
   if (!args.noExp) {
     jwt = args.exp === undefined ? jwt.setExpirationTime('15m') : jwt.setExpirationTime(now + args.exp);
