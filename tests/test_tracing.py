@@ -193,3 +193,17 @@ def test_a_caller_that_does_not_sample_is_respected(client, traced_app, receiver
     assert line["trace_id"] == trace_id  # the log still names the trace
     traced_app.extensions["tracer_provider"].force_flush()
     assert [s for _, _, s in receiver.spans if s.trace_id.hex() == trace_id] == []
+
+
+def test_no_span_carries_the_requests_secrets(client, traced_app, receiver):
+    """SQL spans carry statements with placeholders; no span the body, password or token."""
+    email, password = f"{uuid.uuid4().hex[:12]}@example.com", "a very secret pass phrase"
+    trace_id, parent_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    traceparent = {"traceparent": f"00-{trace_id}-{parent_id}-01"}
+    assert client.post("/api/auth/signup", json={"email": email, "password": password},
+                       headers=traceparent).status_code == 201
+    spans = spans_of(traced_app, receiver, trace_id, 3)
+    sql = [span for span in spans if span.kind == Span.SPAN_KIND_CLIENT]
+    assert any("INSERT INTO users" in a.value.string_value for s in sql for a in s.attributes)
+    values = [a.value.string_value for span in spans for a in span.attributes]
+    assert not [v for v in values if email in v or password in v or "$argon2" in v]
