@@ -129,6 +129,17 @@ class Config:
     # PostgreSQL: answer the per-request revocation check from a per-process copy of the list
     # kept current by LISTEN/NOTIFY (one extra connection per worker); off = query per request.
     REVOCATION_LISTEN = _truthy(os.environ.get("REVOCATION_LISTEN", "true"))
+    # Prometheus metrics at GET /metrics (ironmind_api/metrics.py), answered only to clients in
+    # METRICS_ALLOWED_NETWORKS (comma-separated; the client address after TRUSTED_PROXIES);
+    # every other client gets the 404 of an unknown path. Off: no per-request recording either.
+    METRICS_ENABLED = _truthy(os.environ.get("METRICS_ENABLED", "true"))
+    METRICS_ALLOWED_NETWORKS = os.environ.get("METRICS_ALLOWED_NETWORKS") or "127.0.0.0/8,::1/128"
+    # OpenTelemetry tracing (ironmind_api/tracing.py): on only when an OTLP/HTTP endpoint is set;
+    # the SDK reads the other standard OTEL_* variables (sampler, headers, batch delay) itself.
+    OTEL_EXPORTER_OTLP_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or ""
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or ""
+    OTEL_SDK_DISABLED = _truthy(os.environ.get("OTEL_SDK_DISABLED"))
+    OTEL_SERVICE_NAME = os.environ.get("OTEL_SERVICE_NAME") or "ironmind-api"
     # Log one error at server start when the database is not at the migrations' head.
     SCHEMA_CHECK_AT_START = True
     LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
@@ -204,6 +215,7 @@ def finalize(config):
     finalize_jwks(config)
     finalize_sessions(config)
     finalize_proxies(config)
+    finalize_observability(config)
     jwks_algorithms = config["JWKS_ALGORITHMS"] if config["JWKS_URL"] else []
     config.update(
         SECRET_KEY=secret,
@@ -293,6 +305,25 @@ def finalize_proxies(config):
             f"TRUSTED_PROXY_ADDRESSES={config['TRUSTED_PROXY_ADDRESSES']!r}."
         )
     config["TRUSTED_PROXY_NETWORKS"] = networks
+
+
+def finalize_observability(config):
+    """Parse METRICS_ALLOWED_NETWORKS; derive the OTLP traces URL (empty: tracing is off)."""
+    try:
+        config["METRICS_NETWORKS"] = tuple(
+            ipaddress.ip_network(item.strip())
+            for item in config["METRICS_ALLOWED_NETWORKS"].split(",")
+            if item.strip()
+        )
+    except ValueError as error:
+        raise ConfigError(
+            "METRICS_ALLOWED_NETWORKS must be IP networks or addresses, comma-separated "
+            f"(such as 127.0.0.0/8,10.0.5.0/24); {error}."
+        ) from None
+    # The OTLP/HTTP rule: the signal's own URL as given, else the base URL plus /v1/traces.
+    base = config["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/")
+    url = config["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] or (base and f"{base}/v1/traces")
+    config["OTEL_TRACES_URL"] = "" if config["OTEL_SDK_DISABLED"] else url
 
 
 def proxy_networks(addresses):

@@ -1,9 +1,12 @@
 """gunicorn settings, from the environment: gunicorn -c gunicorn.conf.py wsgi:app"""
 
+import glob
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 
 
 def _int(name, default):
@@ -32,6 +35,38 @@ def on_starting(server):
         check_environment()
     except ConfigError as error:
         sys.exit(f"error: {error}")
+    _metrics_directory()
+
+
+def _metrics_directory():
+    """prometheus_client's multiprocess directory, set before any worker imports it: the
+    operator's PROMETHEUS_MULTIPROC_DIR, emptied (values of a previous run must not add up
+    with this one's), or else a new one of this server's, removed when it exits."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.remove(stale)
+        return
+    parent = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
+    path = tempfile.mkdtemp(prefix="ironmind-metrics-", dir=parent)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    _created_metrics_directories.append(path)
+
+
+_created_metrics_directories: list[str] = []
+
+
+def child_exit(server, worker):
+    """A worker that exited drops out of the per-worker (liveall) gauges; counters stay."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for path in _created_metrics_directories:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"

@@ -13,12 +13,23 @@ the WSGI app without gunicorn, so a busy machine moves it far less than req/s. R
 or putting back one the app has dropped (the per-request revocation query, the cookie session),
 is a measurement only on a throwaway app; nothing in ironmind_api changes. On PostgreSQL the
 revocation copy is synced before measuring.
+
+Metrics are recorded as under gunicorn: prometheus_client's multiprocess mode, its values in
+files of a directory made for the run (issue 21: "with metrics off" is the difference). With
+tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset, as shipped) no OpenTelemetry module is loaded
+at all, which main() checks before it builds the one traced app, whose spans go over OTLP/HTTP
+to a sink thread on 127.0.0.1:$BENCH_OTLP_PORT (18707) that only reads them.
 """
 
+import atexit
 import io
 import os
+import shutil
 import sys
+import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +38,11 @@ os.environ.setdefault(
     "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/ironmind_bench"
 )
 os.environ.update(APP_ENV="production", BETTER_AUTH_SECRET="b" * 48)
+# Before ironmind_api (and so prometheus_client) is imported: multiprocess mode, as gunicorn runs.
+METRICS_DIR = tempfile.mkdtemp(prefix="ironmind-layers-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = METRICS_DIR
+atexit.register(shutil.rmtree, METRICS_DIR, ignore_errors=True)
+OTLP_PORT = int(os.environ.get("BENCH_OTLP_PORT", "18707"))
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app  # noqa: E402
 
@@ -135,10 +151,39 @@ def with_flask_json(app):
     return app
 
 
+METRICS_OFF = "  with metrics off (METRICS_ENABLED=false)"
+TRACING_ON = "  with tracing on (every request sampled, spans exported over OTLP/HTTP)"
+SHIPPED_BESIDE_TRACING = "  as shipped (tracing off), in the rounds beside tracing on"
+
+
+class OtlpSink(BaseHTTPRequestHandler):
+    """Reads an OTLP/HTTP export and answers 200, as a collector would (no decoding)."""
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def traced_app():
+    """The one app with tracing on (built last: its instrumentations are process-wide)."""
+    loaded = sorted(name for name in sys.modules if name.startswith("opentelemetry"))
+    if loaded:
+        raise RuntimeError(f"tracing is off, yet OpenTelemetry is loaded: {loaded[:3]}")
+    sink = ThreadingHTTPServer(("127.0.0.1", OTLP_PORT), OtlpSink)
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    return make_app(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{OTLP_PORT}")
+
+
 SESSION_OFF = "GET /api/protected, frontend token with sid (session check off)"
 SESSION_ON = "  with the Better Auth session check (BETTER_AUTH_DATABASE_URL), cache hit"
 CORE = ("bare Flask app (ceiling)", "GET /health", "GET /api/protected (as shipped)",
-        "GET /api/tasks?limit=50", "POST /api/tasks", SESSION_OFF, SESSION_ON)
+        METRICS_OFF, "GET /api/tasks?limit=50", "POST /api/tasks", SESSION_OFF, SESSION_ON)
 BETTER_AUTH_TABLES = (
     # The columns Better Auth 1.7 creates with the admin plugin (tests/interop make the real
     # ones with Better Auth's own migrations); the session check reads id, userId, expiresAt,
@@ -206,8 +251,9 @@ def session_cases(path):
 
 
 def main(argv=None):
-    """``--core``: only the ceiling, /health, protected, list and create; ``--json``: print
-    {case: us} as JSON (bench/run uses both)."""
+    """``--core``: only the ceiling, /health, protected (as shipped, metrics off, tracing on),
+    list and create; ``--json``: print {case: us} as JSON (bench/run uses both); ``--smoke``:
+    20 requests per case, once (numbers meaningless)."""
     import json
     import logging
 
@@ -253,6 +299,7 @@ def main(argv=None):
         ("  without flask-cors' after_request", without_cors(make_app()), path, auth, None),
         ("  without any revocation check", base, path, auth, no_revocation_check),
         ("  with Flask's own JSON provider again", with_flask_json(make_app()), path, auth, None),
+        (METRICS_OFF, make_app(METRICS_ENABLED=False), path, auth, None),
         ("GET /api/tasks?limit=50", base, "/api/tasks?limit=50", auth, None, page),
         ("POST /api/tasks", base, "/api/tasks", auth, None, write),
         # A positive answer is reused for 1 s: a batch (~0.3 s) pays one query at most.
@@ -263,17 +310,29 @@ def main(argv=None):
     # Round robin, best batch per case: drift on a shared machine hits every case alike.
     # The revocation check and the access logger are shared by every app: set per case.
     best = {name: float("inf") for name, *_ in cases}
-    for _ in range(BATCHES):
-        for name, app, case_path, headers, switch, *extra in cases:
-            revocation.is_revoked = is_revoked
-            access_log.disabled = False
-            if switch:
-                switch()
-            kwargs = dict(extra[0]) if extra else {}
-            best[name] = min(best[name], cpu_us_per_request(app, case_path, headers, batches=1,
-                                                            **kwargs))
-    revocation.is_revoked = is_revoked
-    access_log.disabled = False
+
+    smoke = "--smoke" in argv  # a check that every case runs: 20 requests each, one round
+
+    def measure(cases):
+        for _ in range(1 if smoke else BATCHES):
+            for name, app, case_path, headers, switch, *extra in cases:
+                revocation.is_revoked = is_revoked
+                access_log.disabled = False
+                if switch:
+                    switch()
+                kwargs = dict(extra[0]) if extra else {}
+                if smoke:
+                    kwargs["batch"] = 20
+                us = cpu_us_per_request(app, case_path, headers, batches=1, **kwargs)
+                best[name] = min(best.get(name, float("inf")), us)
+        revocation.is_revoked = is_revoked
+        access_log.disabled = False
+
+    measure(cases)
+    # Last, in rounds of its own beside the shipped app: the instrumentations are process-wide
+    # (every Engine.connect becomes a span), so no earlier case may run with them installed.
+    measure([(TRACING_ON, traced_app(), path, auth, None),
+             (SHIPPED_BESIDE_TRACING, base, path, auth, None)])
     if "--json" in argv:
         print(json.dumps(best))
         return

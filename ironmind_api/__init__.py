@@ -4,7 +4,7 @@ from flask import Flask
 
 from config import config_from_env, finalize
 
-from . import migration_check, openapi
+from . import metrics, migration_check, openapi, tracing
 from .auth import better_auth_sessions, passwords, revocation, tokens
 from .cli import register_commands
 from .db import close_session, db
@@ -46,7 +46,9 @@ def configure_http(app):
 
 def register_extensions(app):
     db.init_app(app)
+    metrics.init_app(app)  # before close_session: its pool gauges are read after it ran
     app.teardown_appcontext(close_session)
+    tracing.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
     tokens.init_app(app)
@@ -73,8 +75,9 @@ def register_blueprints(app):
     from .admin.routes import blp as admin_blp
     from .auth.routes import blp as auth_blp
     from .health import blp as health_blp
+    from .metrics import blp as metrics_blp
     from .protected import blp as protected_blp
     from .tasks.routes import blp as tasks_blp
 
-    for blueprint in (health_blp, auth_blp, protected_blp, tasks_blp, admin_blp):
+    for blueprint in (health_blp, metrics_blp, auth_blp, protected_blp, tasks_blp, admin_blp):
         api.register_blueprint(blueprint)

@@ -53,7 +53,7 @@ ERROR_RESPONSES = {
 }
 ERROR_CODES = {str(status) for status in ERROR_RESPONSES}
 BODY_ERRORS = (400, 413, 415, 422)
-NO_DATABASE_TAGS = {"health", "docs"}
+NO_DATABASE_TAGS = {"health", "docs", "metrics"}
 
 ASSET_PARAMETER = {
     "in": "path",

@@ -8,6 +8,7 @@ from jwt import PyJWKClient
 from jwt.exceptions import InvalidTokenError, PyJWKClientError, PyJWKSetError
 
 from ..errors import ServiceUnavailable
+from ..metrics import jwks_fetches
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,13 @@ class KeySet:
             keys = self._client.get_signing_keys(refresh=True)
         except (PyJWKClientError, PyJWKSetError, OSError, ValueError) as exc:
             self._reachable = False
+            jwks_fetches.labels("failed").inc()
             log.warning("jwks fetch failed: %s", type(exc).__name__)
             return
         self._keys = {key.key_id: key for key in keys if key.algorithm_name in self.algorithms}
         self._fetched_at = self._attempted_at
         self._reachable = True
+        jwks_fetches.labels("ok").inc()
         log.info("jwks fetched: %d signing keys", len(self._keys))
 
 

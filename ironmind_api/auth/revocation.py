@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, make_url, select, update
 
 from ..db import db, insert_ignoring_conflicts, utcnow
 from ..errors import InvalidToken, TokenRevoked
+from ..metrics import refresh_reuse
 from . import revocation_cache
 from .models import RevokedToken, TokenFamily
 
@@ -139,6 +140,7 @@ def rotate(claims):
         return family_id, current_jti
     revoke_family(family_id, now)
     db.session.commit()
+    refresh_reuse.inc()
     raise TokenRevoked()
 
 

@@ -55,6 +55,7 @@ import psycopg
 from sqlalchemy import make_url
 
 from ..db import describe_database_error
+from ..metrics import record_revocation_copy, revocation_reconnects
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class RevocationCache:
         self.stopped = False
         self._entries = {}  # key -> expiry, epoch seconds
         self._alive_at = None  # monotonic time of the last sign of life while synced
+        self._started_at = None  # monotonic time this process's listener started
         self.listener_pid = None  # the listening connection's backend pid, for operators/tests
 
     # -- request threads -----------------------------------------------------------------
@@ -128,6 +130,11 @@ class RevocationCache:
     def synced(self):
         return self.answer(()) is not None
 
+    def lag(self):
+        """Seconds since the copy's last sign of life (since its listener started, if never)."""
+        since = self._alive_at or self._started_at
+        return time.monotonic() - since if since is not None else 0.0
+
     def add(self, key, expires_at):
         with self._lock:
             self._entries[key] = expires_at
@@ -139,6 +146,7 @@ class RevocationCache:
             # After a fork the parent's copy and thread are not ours: start over.
             self._pid = os.getpid()
             self._entries, self._alive_at, self.listener_pid = {}, None, None
+            self._started_at = time.monotonic()
             threading.Thread(
                 target=self._run, args=(self._pid,), name="revocation-listener", daemon=True
             ).start()
@@ -159,6 +167,8 @@ class RevocationCache:
                 self.listener_pid = None
                 level = logging.WARNING if was_synced else logging.DEBUG
                 log.log(level, "revocation cache unsynced: %s", describe_database_error(error))
+                revocation_reconnects.inc()
+                record_revocation_copy(self)
             time.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
             failures += 1
 
@@ -169,6 +179,7 @@ class RevocationCache:
             self._entries.update(rows)
         self.listener_pid = conn.info.backend_pid
         self._alive_at = time.monotonic()
+        record_revocation_copy(self)
         log.info("revocation cache synced: %d revoked keys", len(rows))
 
     def _listen(self, conn):
@@ -179,6 +190,7 @@ class RevocationCache:
                 self._alive_at = time.monotonic()
             conn.execute("SELECT 1")
             self._alive_at = time.monotonic()
+            record_revocation_copy(self)
             if self._alive_at - purged_at >= PURGE_EVERY:
                 self._purge()
                 purged_at = self._alive_at

@@ -7,6 +7,7 @@ the machine's Redis, on 127.0.0.1.
 
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -30,6 +31,7 @@ PORTS = range(18610, 18630)
 # What the Dockerfile's ENV adds to the compose environment.
 IMAGE_ENV = {"PYTHONUNBUFFERED": "1", "PORT": "8000", "GUNICORN_WORKER_TMP_DIR": "/dev/shm"}
 PASSWORD = "correct horse battery"
+INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}")
 
 
 
@@ -49,10 +51,11 @@ def server_env(database):
     api = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["api"]
     env = dict(line.split("=", 1) for line in dotenv_lines(ROOT / ".env.example"))
     env.update(IMAGE_ENV)
-    env.update({k: str(v) for k, v in api["environment"].items()})
+    env.update({k: interpolate(str(v), env) for k, v in api["environment"].items()})
     env.update(
         BETTER_AUTH_SECRET=uuid.uuid4().hex + uuid.uuid4().hex,
         DATABASE_URL=database,
+        DATABASE_LISTEN_URL=database,
         RATELIMIT_STORAGE_URI=redis_url(),
         GUNICORN_WORKERS="2",
         GUNICORN_GRACEFUL_TIMEOUT="10",
@@ -60,7 +63,18 @@ def server_env(database):
         HOME=os.environ.get("HOME", "/tmp"),
     )
     assert env["APP_ENV"] == "production"
+    assert not [name for name, value in env.items() if "${" in value], "not interpolated"
     return env
+
+
+def interpolate(value, env):
+    """compose's ${NAME}, ${NAME:-default} and ${NAME:?error} filled from ``env`` (.env), as
+    compose fills them; a missing required value is left empty for the fixture to set."""
+    def fill(match):
+        name, operator, default = match.groups()
+        return env.get(name) or (default if operator == ":-" else "")
+
+    return INTERPOLATION.sub(fill, value)
 
 
 def dotenv_lines(path):
@@ -153,6 +167,8 @@ def test_every_stdout_line_is_json_and_requests_log_their_ids(server, session):
         assert {"timestamp", "level", "method", "path", "duration_ms", "remote_addr", "pid"} <= set(
             line
         )
+        # compose leaves OTEL_EXPORTER_OTLP_ENDPOINT empty unless .env sets it: tracing off.
+        assert line["trace_id"] is None and line["span_id"] is None
     gunicorn = [line for line in lines if line.get("logger") == "gunicorn.error"]
     assert sum("Booting worker" in line["message"] for line in gunicorn) == 2
 
