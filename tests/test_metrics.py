@@ -1,7 +1,6 @@
 """GET /metrics: Prometheus' text format, what each counter counts, and who may read it."""
 
 import sys
-import threading
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,7 +14,7 @@ from ironmind_api.extensions import limiter
 from tests import services
 from tests.conftest import bearer, mint, require_service, run_command
 from tests.reliability.harness import migrate
-from tests.security.jwks import EC_KEY, JwksHandler, JwksServer, free_port
+from tests.security.jwks import EC_KEY, serving_jwks
 from tests.services import postgres_problem, postgres_url, scratch_database
 from tests.test_revocation_cache import SYNC_BOUND, wait_until
 
@@ -162,13 +161,8 @@ def test_refresh_reuse_is_counted_once_per_detection(client, user, signin):
 
 @pytest.fixture(scope="module")
 def jwks_server():
-    server = JwksServer(("127.0.0.1", free_port()), JwksHandler)
-    server.requested = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving_jwks() as server:
+        yield server
 
 
 def test_jwks_fetches_are_counted_ok_and_failed(make_app, app, db, jwks_server):

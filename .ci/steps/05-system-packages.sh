@@ -2,8 +2,8 @@
 # Next.js end-to-end checklist (examples/nextjs/e2e.sh, step 70).
 # Installs only what is missing, so a machine that already has it pays nothing.
 set -euo pipefail
+. "$(dirname "$0")/../lib/apt-install.sh"
 if [[ ! -x /usr/bin/chromium ]]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+  apt_install chromium
 fi
 /usr/bin/chromium --version

@@ -4,17 +4,8 @@
 # each). It runs with the whole suite in steps 20 and 30; under CI=true a missing nginx fails it.
 # Installs only what is missing, so a machine that already has it pays nothing.
 set -euo pipefail
+. "$(dirname "$0")/../lib/apt-install.sh"
 if [[ ! -x /usr/sbin/nginx ]] || ! command -v envsubst >/dev/null; then
-  # Debian starts a packaged service on install: nginx on port 80 of every address. Nothing here
-  # wants that server, so invoke-rc.d is told not to start it while the package installs.
-  policy=/usr/sbin/policy-rc.d
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy"
-    chmod +x "$policy"
-    trap 'rm -f "$policy"' EXIT
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    nginx gettext-base > /dev/null
+  apt_install --no-install-recommends nginx gettext-base
 fi
 /usr/sbin/nginx -v

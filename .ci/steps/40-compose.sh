@@ -1,9 +1,9 @@
 # docker-compose.yml must be a valid Compose file (no Docker engine needed), and must refuse
 # to start without BETTER_AUTH_SECRET. Debian's docker-compose 1.29 reads the Compose spec.
 set -euo pipefail
+. "$(dirname "$0")/../lib/apt-install.sh"
 if ! command -v docker-compose >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+  apt_install --no-install-recommends docker-compose
 fi
 # A scratch project directory holding .env (from .env.example), as a user's checkout would.
 project=$(mktemp -d)

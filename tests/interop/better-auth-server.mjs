@@ -147,19 +147,23 @@ function isUserExists(err) {
 
 // Sign up (or sign in, if the user exists) through Better Auth's own API, then fetch the
 // jwt plugin's token with the session cookie, exactly as GET /api/auth/token would.
+// Sign the user up, or in when the email is taken; Better Auth's answer with its headers.
+async function signUpOrIn(state, email, password, name) {
+  try {
+    return await state.auth.api.signUpEmail({ body: { email, password, name }, returnHeaders: true });
+  } catch (err) {
+    if (!isUserExists(err)) throw err;
+    return await state.auth.api.signInEmail({ body: { email, password }, returnHeaders: true });
+  }
+}
+
 async function testToken(state, body) {
   const { email, password } = body;
   const name = body.name ?? 'Interop Test User';
   if (typeof email !== 'string' || typeof password !== 'string') {
     return [400, { error: 'body must be {"email": str, "password": str (>= 8 chars), "name": str}' }];
   }
-  let result;
-  try {
-    result = await state.auth.api.signUpEmail({ body: { email, password, name }, returnHeaders: true });
-  } catch (err) {
-    if (!isUserExists(err)) throw err;
-    result = await state.auth.api.signInEmail({ body: { email, password }, returnHeaders: true });
-  }
+  const result = await signUpOrIn(state, email, password, name);
   const cookie = cookieHeaderFrom(result.headers);
   const { token } = await state.auth.api.getToken({ headers: new Headers({ cookie }) });
   const user = result.response.user;
@@ -192,13 +196,7 @@ async function testRotate(state, body) {
 async function testSignIn(state, body) {
   const { email, password } = body;
   const name = body.name ?? 'Interop Test User';
-  let result;
-  try {
-    result = await state.auth.api.signUpEmail({ body: { email, password, name }, returnHeaders: true });
-  } catch (err) {
-    if (!isUserExists(err)) throw err;
-    result = await state.auth.api.signInEmail({ body: { email, password }, returnHeaders: true });
-  }
+  const result = await signUpOrIn(state, email, password, name);
   const cookie = cookieHeaderFrom(result.headers);
   const headers = new Headers({ cookie });
   const session = await state.auth.api.getSession({ headers });

@@ -1,21 +1,15 @@
 """Fixtures of the security suite: an app that accepts Better Auth tokens from a real JWKS."""
 
-import threading
 
 import pytest
 
-from tests.security.jwks import JwksHandler, JwksServer, free_port
+from tests.security.jwks import serving_jwks
 
 
 @pytest.fixture(scope="module")
 def jwks_server():
-    server = JwksServer(("127.0.0.1", free_port()), JwksHandler)
-    server.requested = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving_jwks() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """The security suite's JWKS: its keys, and a server that serves them on 127.0.0.1."""
 
+import contextlib
 import json
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -44,3 +46,17 @@ class JwksHandler(BaseHTTPRequestHandler):
 
 def free_port():
     return services.free_port(PORTS, reuse_address=True)
+
+
+@contextlib.contextmanager
+def serving_jwks():
+    """A JwksServer on a free port of the security range, in a thread, until the block ends."""
+    server = JwksServer(("127.0.0.1", free_port()), JwksHandler)
+    server.requested = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
