@@ -170,6 +170,43 @@ def test_promtool_accepts_the_prometheus_config_and_rules(check, file):
     assert "SUCCESS" in done.stdout + done.stderr
 
 
+def dashboard_queries(dashboard):
+    return [
+        target["expr"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        if target.get("expr")
+    ]
+
+
+def test_promtool_parses_every_dashboard_query(dashboard, tmp_path):
+    """Each panel's PromQL, as Grafana sends it ($__rate_interval filled in), parses: a typo
+    would show as an empty panel, not an error anyone sees."""
+    queries = dashboard_queries(dashboard)
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:query_{number}",
+                     "expr": expr.replace("$__rate_interval", "1m")}
+                    for number, expr in enumerate(queries)
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "dashboard-queries.yml"
+    path.write_text(yaml.safe_dump(rules))
+
+    done = subprocess.run(
+        [promtool(), "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
+
+    assert len(queries) >= 10
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"SUCCESS: {len(queries)} rules found" in done.stdout + done.stderr
+
+
 def test_prometheus_scrapes_every_api_replica_from_a_network_the_api_allows(compose):
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     job = next(j for j in config["scrape_configs"] if j["job_name"] == "ironmind-api")
