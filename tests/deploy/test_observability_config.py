@@ -170,6 +170,17 @@ def test_promtool_accepts_the_prometheus_config_and_rules(check, file):
     assert "SUCCESS" in done.stdout + done.stderr
 
 
+def test_the_alerts_fire_on_what_should_wake_someone_and_not_on_a_healthy_fleet():
+    """promtool's unit tests of the alert rules (prometheus/alerts_test.yml)."""
+    done = subprocess.run(
+        [promtool(), "test", "rules", "alerts_test.yml"], cwd=PROMETHEUS, capture_output=True,
+        text=True, timeout=60,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout + done.stderr
+
+
 def dashboard_queries(dashboard):
     return [
         target["expr"]
