@@ -26,8 +26,10 @@ sending their own.
 
 The engine is this module's own, apart from the API's database: a small pool, pre-ping,
 connect and statement timeouts, read-only transactions, made per process (after gunicorn
-forks). Tokens without ``sid`` pass unchecked unless ``BETTER_AUTH_REQUIRE_SESSION`` is on;
-the API's own tokens never reach this module.
+forks). Nothing is set per connection (no startup options, no prepared statements), so the
+frontend's pooled connection string (PgBouncer in transaction pooling) works as is. Tokens
+without ``sid`` pass unchecked unless ``BETTER_AUTH_REQUIRE_SESSION`` is on; the API's own
+tokens never reach this module.
 """
 
 import logging
@@ -89,17 +91,18 @@ class SessionCheck:
             "pool_recycle": config["DB_POOL_RECYCLE"],
             "pool_pre_ping": True,
             "hide_parameters": True,
-            # One statement per check: no BEGIN/ROLLBACK round trips.
-            "isolation_level": "AUTOCOMMIT",
+            # The frontend's own connection string may be a transaction pooler's (PgBouncer,
+            # hosted PostgreSQL's "pooled" URL): no startup options, no prepared statements,
+            # and the settings below live in the check's own transaction.
             "connect_args": {
                 "connect_timeout": config["DB_CONNECT_TIMEOUT"],
                 "tcp_user_timeout": config["DB_CONNECT_TIMEOUT"] * 1000,
-                "options": (
-                    f"-c statement_timeout={config['DB_STATEMENT_TIMEOUT_MS']}"
-                    " -c default_transaction_read_only=on"
-                ),
+                "prepare_threshold": None,
             },
         }
+        self.statement_timeout = text(
+            "SELECT set_config('statement_timeout', :ms, true)"
+        ).bindparams(ms=str(config["DB_STATEMENT_TIMEOUT_MS"]))
         self._engine = None
         self._pid = None
         self._has_role = False
@@ -154,7 +157,10 @@ class SessionCheck:
 
     def _fetch(self, sid, subject):
         try:
-            with self._connected().connect() as conn:
+            # BEGIN READ ONLY, the timeout for this transaction only, the query; the
+            # connection's return to the pool rolls back.
+            with self._connected().connect().execution_options(postgresql_readonly=True) as conn:
+                conn.execute(self.statement_timeout)
                 if self._query is None:
                     self._find_columns(conn)
                 return conn.execute(self._query, {"sid": sid, "sub": subject}).one()

@@ -9,11 +9,8 @@ spread over both are each stored once.
 """
 
 import os
-import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -25,6 +22,7 @@ from sqlalchemy import make_url
 
 from tests import services
 from tests.conftest import require_service
+from tests.pgbouncer import PgBouncer
 from tests.reliability.harness import ROOT, Client, Server, server_env
 
 # PgBouncer and the two gunicorns, each on the first free port of the range when it starts.
@@ -35,21 +33,6 @@ CONCURRENCY = 32
 REVOCATION_BOUND = 1.0  # s: a sign-out on A is refused on B within this
 CREATES_BOUND = 240  # s for all the creates, on the 2-core CI machine
 STATEMENT_TIMEOUT_MS = 2000
-PGBOUNCER_INI = """
-[databases]
-{name} = host={host} port={port} dbname={name} user={user} connect_query='{connect_query}'
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {listen_port}
-unix_socket_dir =
-auth_type = any
-pool_mode = transaction
-default_pool_size = {pool_size}
-max_client_conn = 200
-logfile = {root}/pgbouncer.log
-pidfile = {root}/pgbouncer.pid
-"""
 
 
 def redis_url():
@@ -59,70 +42,6 @@ def redis_url():
 def client_address():
     """A made-up client address per run: its rate-limit counts in Redis are its own."""
     return f"10.{uuid.uuid4().int % 250 + 1}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
-
-
-class PgBouncer:
-    """Debian's pgbouncer in the foreground, its ini, log and pid file in a temporary directory."""
-
-    def __init__(self, database_url, port):
-        self.port = port
-        self.root = tempfile.mkdtemp(prefix="ironmind-pgbouncer-")
-        url = make_url(database_url)
-        self.direct = url
-        self.url = url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
-        ini = os.path.join(self.root, "pgbouncer.ini")
-        with open(ini, "w") as file:
-            file.write(PGBOUNCER_INI.format(
-                name=url.database, host=url.host or "127.0.0.1", port=url.port or 5432,
-                user=url.username or "postgres",
-                connect_query=f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}",
-                listen_port=port, pool_size=POOL_SIZE, root=self.root,
-            ))
-        # pgbouncer refuses to run as root: as the postgres OS user then.
-        as_user = []
-        if os.geteuid() == 0:
-            account = pwd.getpwnam("postgres")
-            os.chown(self.root, account.pw_uid, account.pw_gid)
-            as_user = ["runuser", "-u", "postgres", "--"]
-        self.command = [*as_user, services.pgbouncer_binary(), ini]
-        self.process = None
-
-    def start(self, seconds=20):
-        self.process = subprocess.Popen(
-            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"pgbouncer exited at start-up:\n{self.log_text()}")
-            try:
-                with psycopg.connect(self.dsn(), connect_timeout=2) as conn:
-                    conn.execute("SELECT 1")
-                return self
-            except psycopg.OperationalError:
-                time.sleep(0.2)
-        raise RuntimeError(f"pgbouncer did not answer within {seconds} s:\n{self.log_text()}")
-
-    def dsn(self):
-        return make_url(self.url).set(drivername="postgresql").render_as_string(False)
-
-    def log_text(self):
-        try:
-            with open(os.path.join(self.root, "pgbouncer.log")) as log:
-                return log.read()[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def migrate(env):
@@ -138,7 +57,10 @@ def migrate(env):
 def bouncer(database):
     require_service(services.pgbouncer_reason(services.pgbouncer_binary() is not None))
     require_service(services.redis_problem(redis_url()))
-    pgbouncer = PgBouncer(database, services.free_port(PORTS, reuse_address=True))
+    pgbouncer = PgBouncer(
+        database, services.free_port(PORTS, reuse_address=True), pool_size=POOL_SIZE,
+        connect_query=f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}",
+    )
     try:
         yield pgbouncer.start()
     finally:

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 
-from tests.conftest import bearer
+from tests import services
+from tests.conftest import bearer, require_service
+from tests.pgbouncer import PgBouncer
 
-from .conftest import mint_exchange
+from .conftest import free_port, mint_exchange
 
 pytestmark = pytest.mark.interop
 
@@ -58,7 +60,8 @@ def session_api(api, better_auth_pg, better_auth_db_proxy):
     """An app checking sessions in the Better Auth database, through the proxy."""
 
     def build(**overrides):
-        return api(better_auth_pg, BETTER_AUTH_DATABASE_URL=better_auth_db_proxy.url, **overrides)
+        settings = {"BETTER_AUTH_DATABASE_URL": better_auth_db_proxy.url, **overrides}
+        return api(better_auth_pg, **settings)
 
     return build
 
@@ -287,3 +290,33 @@ def test_a_session_costs_at_most_one_query_per_second(session_api, sign_in, mode
     # A second from the start of one check (before its connection is taken from the pool) to
     # the next: the statements themselves may be a few milliseconds closer.
     assert all(later - earlier > 0.95 for earlier, later in zip(queries, queries[1:], strict=False))
+
+
+@pytest.fixture
+def better_auth_pooled(better_auth_database):
+    """The Better Auth database behind Debian's pgbouncer in transaction pooling: the pooled
+    connection string hosted PostgreSQL gives frontends (no session state, no startup options,
+    no server-side prepared statements across transactions)."""
+    require_service(services.pgbouncer_reason(services.pgbouncer_binary() is not None))
+    pgbouncer = PgBouncer(better_auth_database, free_port(), pool_size=2).start()
+    try:
+        yield make_url(pgbouncer.url).set(drivername="postgresql").render_as_string(False)
+    finally:
+        pgbouncer.stop()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_pooled_connection_string_works_as_is(
+    session_api, better_auth_pooled, better_auth_pg, sign_in, mode
+):
+    client = session_api(BETTER_AUTH_DATABASE_URL=better_auth_pooled)
+    # More checks than psycopg's prepare threshold (5) on the pool's few connections.
+    signed_in = [sign_in() for _ in range(8)]
+    answers = [status(client, token_of(user, mode))()[0] for user in signed_in]
+
+    better_auth_pg.sign_out(signed_in[0])
+    lag, (_, body, _) = seen_after(status(client, token_of(signed_in[0], mode)), 401)
+
+    assert answers == [200] * 8
+    assert lag < LAG
+    assert body["error"] == "token_revoked"
