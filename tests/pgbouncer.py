@@ -83,11 +83,5 @@ class PgBouncer:
             return ""
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        services.stop_process(self.process)
         shutil.rmtree(self.root, ignore_errors=True)

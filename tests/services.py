@@ -9,7 +9,9 @@ return None when the service is there. Under CI=true the same reasons fail the r
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -194,6 +196,21 @@ def free_port(ports=SCRATCH_PORTS, reuse_address=False):
                 continue
             return port
     raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+
+
+def stop_process(process, seconds=10):
+    """SIGTERM a process the test started, then SIGKILL its whole group if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (PermissionError, ProcessLookupError):  # not a group leader of its own
+            process.kill()
+        process.wait(timeout=seconds)
 
 
 @contextmanager

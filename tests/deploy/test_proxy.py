@@ -10,7 +10,6 @@ migrated PostgreSQL database. Requests are written on raw sockets, as an attacke
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -120,13 +119,7 @@ class Nginx:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        services.stop_process(self.process)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -100,12 +100,7 @@ class BetterAuth:
         post_json(f"{self.url}/test/jwks-up")
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        services.stop_process(self.process)
         self.process.stdout.close()
 
 
