@@ -7,19 +7,18 @@ sessions' ``created_at`` (a signin) or ``rotated_at`` (a refresh). Deleted tasks
 """
 
 import logging
-from datetime import datetime
 
-from flask import current_app
-from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import func, literal, select, tuple_
+from sqlalchemy import func, select
 
 from ..auth import maintenance
 from ..auth.models import BETTER_AUTH_NAMESPACE, TokenFamily, User, is_better_auth_user
-from ..db import UTCDateTime, db
-from ..errors import BadRequest, Forbidden, NotFound
+from ..db import db
+from ..errors import Forbidden, NotFound
+from ..pagination import KeysetCursor
 from ..tasks.models import Task
 
 audit_log = logging.getLogger("ironmind_api.audit")
+CURSOR = KeysetCursor(salt="admin-users-cursor")
 
 TASK_COUNT = (
     select(func.count(Task.id)).where(Task.user_id == User.id).correlate(User).scalar_subquery()
@@ -40,17 +39,14 @@ def list_page(limit, cursor=None):
     """One page of accounts, newest first, and the cursor of the next page (None on the last)."""
     query = select(User, TASK_COUNT, LAST_TASK_WRITE, LAST_SESSION_USE)
     if cursor is not None:
-        created_at, user_id = _decode_cursor(cursor)
-        query = query.where(
-            tuple_(User.created_at, User.id) < tuple_(literal(created_at, UTCDateTime), user_id)
-        )
+        query = query.where(CURSOR.older_than(cursor, User.created_at, User.id))
     query = query.order_by(User.created_at.desc(), User.id.desc()).limit(limit + 1)
     rows = db.session.execute(query).all()
     accounts = [account_json(*row) for row in rows[:limit]]
     if len(rows) <= limit:
         return accounts, None
     last = rows[limit - 1][0]
-    return accounts, _serializer().dumps([last.created_at.isoformat(), last.id])
+    return accounts, CURSOR.after(last.created_at, last.id)
 
 
 def account(user_id):
@@ -121,15 +117,3 @@ def _audit(action, actor_id, target_id, **details):
         "admin_action", extra={"action": action, "actor_id": actor_id, "target_id": target_id,
                                **details}
     )
-
-
-def _decode_cursor(cursor):
-    try:
-        created_at, user_id = _serializer().loads(cursor)
-        return datetime.fromisoformat(created_at), str(user_id)
-    except (BadData, ValueError, TypeError):
-        raise BadRequest(message="The cursor is not valid.") from None
-
-
-def _serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="admin-users-cursor")

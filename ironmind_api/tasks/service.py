@@ -4,17 +4,17 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-from flask import current_app
-from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import insert, literal, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.service import provision_user
-from ..db import UTCDateTime, db, statements_autocommit, utcnow
-from ..errors import BadRequest, NotFound
+from ..db import db, statements_autocommit, utcnow
+from ..errors import NotFound
+from ..pagination import KeysetCursor
 from .models import Task
 
 TASKS = Task.__table__
+CURSOR = KeysetCursor(salt="tasks-cursor")
 
 
 class TaskRow(NamedTuple):
@@ -104,25 +104,10 @@ def list_page(user_id, limit, cursor=None, completed=None):
     if completed is not None:
         query = query.where(c.completed == completed)
     if cursor is not None:
-        created_at, task_id = _decode_cursor(cursor)
-        query = query.where(
-            tuple_(c.created_at, c.id) < tuple_(literal(created_at, UTCDateTime), task_id)
-        )
+        query = query.where(CURSOR.older_than(cursor, c.created_at, c.id))
     query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
     rows = [TaskRow(*row) for row in db.session.execute(query)]
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], _serializer().dumps([last.created_at.isoformat(), last.id])
-
-
-def _decode_cursor(cursor):
-    try:
-        created_at, task_id = _serializer().loads(cursor)
-        return datetime.fromisoformat(created_at), str(task_id)
-    except (BadData, ValueError, TypeError):
-        raise BadRequest(message="The cursor is not valid.") from None
-
-
-def _serializer():
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="tasks-cursor")
+    return rows[:limit], CURSOR.after(last.created_at, last.id)
