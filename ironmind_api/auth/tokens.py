@@ -49,7 +49,7 @@ from flask import current_app
 from ..errors import InvalidToken, MissingToken, TokenExpired, TokenRevoked
 from . import revocation
 from .jwks import key_set
-from .models import MAX_USER_ID_LENGTH, better_auth_user_id
+from .models import MAX_USER_ID_LENGTH, better_auth_user_id, is_better_auth_user
 
 BEARER = "bearer"
 HMAC_ALGORITHM = "HS256"
@@ -110,7 +110,7 @@ def verify_access_token(authorization):
         user_id=user_id, subject=claims["sub"], claims=claims, role=claims.get("role")
     )
     sessions = current_app.extensions["better_auth_sessions"]
-    if sessions is not None and _from_frontend(claims, hmac_signed):
+    if sessions is not None and is_better_auth_user(user_id):  # a frontend's token
         return sessions.check(identity)
     return identity
 
