@@ -130,10 +130,15 @@ def nginx_reason(nginx_installed, envsubst_installed):
     )
 
 
-def nginx_binary():
-    """Debian's nginx (in /usr/sbin, which a non-root PATH may lack), or None."""
-    found = shutil.which("nginx") or "/usr/sbin/nginx"
+def sbin_binary(name):
+    """A Debian program installed in /usr/sbin (which a non-root PATH may lack), or None."""
+    found = shutil.which(name) or f"/usr/sbin/{name}"
     return found if os.access(found, os.X_OK) else None
+
+
+def nginx_binary():
+    """Debian's nginx, or None."""
+    return sbin_binary("nginx")
 
 
 def nginx_problem():
@@ -151,9 +156,8 @@ def pgbouncer_reason(pgbouncer_installed):
 
 
 def pgbouncer_binary():
-    """Debian's pgbouncer (in /usr/sbin, which a non-root PATH may lack), or None."""
-    found = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    return found if os.access(found, os.X_OK) else None
+    """Debian's pgbouncer, or None."""
+    return sbin_binary("pgbouncer")
 
 
 def promtool_reason(promtool_installed):
