@@ -90,6 +90,9 @@ class Config:
     # frontend's included; a longer one is refused. Refresh tokens are bounded by their TTL.
     MAX_TOKEN_LIFETIME = _env_int("MAX_TOKEN_LIFETIME", 86400)
     MAX_TOKEN_BYTES = 8192
+    # Access tokens kept verified per process (auth/verified_tokens.py): a client reusing its
+    # token skips the parse and the signature; 0 verifies every request from scratch.
+    TOKEN_CACHE_SIZE = _env_int("TOKEN_CACHE_SIZE", 4096)
     # The scheme and host clients reach the API at ("https://api.example.com"), for absolute
     # Location and Link URLs; unset, they are relative. Never taken from the request's Host.
     PUBLIC_URL = (os.environ.get("PUBLIC_URL") or "").rstrip("/")

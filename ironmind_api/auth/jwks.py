@@ -4,6 +4,7 @@ import logging
 import threading
 import time
 
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt import PyJWKClient
 from jwt.exceptions import InvalidTokenError, PyJWKClientError, PyJWKSetError
 
@@ -71,11 +72,28 @@ class KeySet:
             jwks_fetches.labels("failed").inc()
             log.warning("jwks fetch failed: %s", type(exc).__name__)
             return
-        self._keys = {key.key_id: key for key in keys if key.algorithm_name in self.algorithms}
+        fetched = {key.key_id: key for key in keys if key.algorithm_name in self.algorithms}
+        # A key that did not change keeps its object: the tokens it verified stay verified
+        # (auth/verified_tokens.py compares a token's key by identity on every use).
+        for kid, key in fetched.items():
+            known = self._keys.get(kid)
+            if known is not None and _same_public_key(known, key):
+                fetched[kid] = known
+        self._keys = fetched
         self._fetched_at = self._attempted_at
         self._reachable = True
         jwks_fetches.labels("ok").inc()
         log.info("jwks fetched: %d signing keys", len(self._keys))
+
+
+def _same_public_key(one, other):
+    if one.algorithm_name != other.algorithm_name:
+        return False
+    return _public_bytes(one) == _public_bytes(other)
+
+
+def _public_bytes(jwk):
+    return jwk.key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
 def key_set(config):

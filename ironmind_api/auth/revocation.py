@@ -66,12 +66,22 @@ def init_app(app):
     )
 
 
-def is_revoked(claims):
-    """Is the token, or its session, revoked? The synced copy, else one primary-key lookup."""
+def revocation_keys(claims):
+    """The keys a token may be revoked under: its own, and its session's (``fam``)."""
     keys = [token_key(claims)]
     family_id = claims.get("fam")
     if isinstance(family_id, str) and family_id:
         keys.append(family_key(family_id))
+    return tuple(keys)
+
+
+def is_revoked(claims):
+    """Is the token, or its session, revoked?"""
+    return any_revoked(revocation_keys(claims))
+
+
+def any_revoked(keys):
+    """Is one of ``keys`` revoked? The synced copy, else one primary-key lookup."""
     cache = current_app.extensions.get("revocation_cache")
     if cache is not None and cache.answer(keys) is False:
         return False

@@ -21,7 +21,7 @@ An access token passes these steps, in this order, once per request:
    one); ``role``, when present, is such a string too (``"user,admin"`` names two roles); a
    refresh token is not an access token.
 5. *Revocation*: neither the token nor its session (``fam``) is on the revocation list
-   (``token_revoked``).
+   (``token_revoked``), asked on every request.
 6. *Owner*: identity is (issuer, subject). The API's own tokens (HS256 with
    ``iss: ironmind-api``) speak for the local account ``sub``; every other token (the
    frontend's HS256 exchange, a JWKS token) for the Better Auth user ``sub``, whose data is
@@ -33,6 +33,14 @@ An access token passes these steps, in this order, once per request:
    role is the user row's (auth/better_auth_sessions.py): ``token_revoked``,
    ``account_disabled`` (403), or ``service_unavailable`` (503) when that database is down.
    ``BETTER_AUTH_REQUIRE_SESSION`` refuses frontend tokens without ``sid``.
+
+Steps 2 to 4 and the owner of step 6 depend only on the token's text and the key, so an access
+token that passed them is kept (auth/verified_tokens.py, ``TOKEN_CACHE_SIZE`` per process) and
+a client sending it again skips the parse and the signature: on such a hit the token's expiry
+(with the leeway) is compared again, a JWKS token's key must still be the one the key set
+holds for its ``kid`` (a key that left the key set refuses it, as it would refuse a new one),
+and steps 5 and 7 and the roles run as for a new token. The cache belongs to the app's
+verification settings: another secret is another app, whose cache starts empty.
 
 Refresh tokens (signout, refresh) go through the same verification with the secret only:
 the API issues them, nobody else; their lifetime is bounded by ``REFRESH_TOKEN_TTL``.
@@ -50,6 +58,7 @@ from ..errors import InvalidToken, MissingToken, TokenExpired, TokenRevoked
 from . import revocation
 from .jwks import key_set
 from .models import MAX_USER_ID_LENGTH, better_auth_user_id, is_better_auth_user
+from .verified_tokens import Verified, VerifiedTokens
 
 BEARER = "bearer"
 HMAC_ALGORITHM = "HS256"
@@ -93,6 +102,7 @@ class TokenPolicy:
             "refresh": config["REFRESH_TOKEN_TTL"],
         }
         self.keys = key_set(config)
+        self.verified = VerifiedTokens(config["TOKEN_CACHE_SIZE"])
 
 
 def init_app(app):
@@ -102,17 +112,47 @@ def init_app(app):
 def verify_access_token(authorization):
     """The identity of the ``Authorization`` header's bearer token, or a 401 (or 503) error."""
     policy = _policy()
-    claims, hmac_signed = _decode(_bearer_token(authorization, policy), policy, "access")
-    user_id = _owner(claims, hmac_signed)
-    if revocation.is_revoked(claims):
+    token = _bearer_token(authorization, policy)
+    verified = policy.verified.get(token, time.time())
+    if verified is None or not _key_still_current(verified, policy):
+        verified = _verify_access(token, policy)
+    if revocation.any_revoked(verified.revocation_keys):
         raise TokenRevoked()
-    identity = Identity(
-        user_id=user_id, subject=claims["sub"], claims=claims, role=claims.get("role")
-    )
+    identity = verified.identity
     sessions = current_app.extensions["better_auth_sessions"]
-    if sessions is not None and is_better_auth_user(user_id):  # a frontend's token
+    if sessions is not None and is_better_auth_user(identity.user_id):  # a frontend's token
         return sessions.check(identity)
     return identity
+
+
+def _verify_access(token, policy):
+    """Steps 2 to 4 and the owner, for a token not verified before; kept for its next use."""
+    claims, jwks_key = _decode(token, policy, "access")
+    identity = Identity(
+        user_id=_owner(claims, jwks_key is None),
+        subject=claims["sub"],
+        claims=claims,
+        role=claims.get("role"),
+    )
+    verified = Verified(
+        identity=identity,
+        revocation_keys=revocation.revocation_keys(claims),
+        expires_at=claims["exp"] + policy.leeway,
+        jwks_key=jwks_key,
+    )
+    policy.verified.add(token, verified)
+    return verified
+
+
+def _key_still_current(verified, policy):
+    """A JWKS token's key must still be the key set's for its kid; the secret is fixed."""
+    if verified.jwks_key is None:
+        return True
+    kid, key = verified.jwks_key
+    try:
+        return policy.keys.key(kid) is key
+    except jwt.PyJWTError:  # the kid left the key set: verified again, and refused there
+        return False
 
 
 def verify_refresh_token(token, allow_expired=False):
@@ -169,10 +209,10 @@ def _check_size(token, policy):
 def _decode(token, policy, kind, allow_expired=False, hmac_only=False):
     """Verify the token with the key its algorithm calls for; PyJWT's errors become 401s.
 
-    Returns the claims and whether the shared secret verified them.
+    Returns the claims and, for a JWKS token, the (kid, key) that verified it (None: the secret).
     """
     try:
-        key, algorithm, expected = _key_for(token, policy, hmac_only)
+        key, algorithm, expected, kid = _key_for(token, policy, hmac_only)
         claims = jwt.decode(
             token,
             key,
@@ -195,20 +235,22 @@ def _decode(token, policy, kind, allow_expired=False, hmac_only=False):
         raise InvalidToken(message="The access token is invalid: a refresh token was sent.")
     if not (_acceptable_times(claims, policy.max_lifetime[kind]) and _acceptable_text(claims)):
         raise InvalidToken(message=f"The {kind} token's claims are not acceptable.")
-    return claims, algorithm == HMAC_ALGORITHM
+    return claims, (None if algorithm == HMAC_ALGORITHM else (kid, key))
 
 
 def _key_for(token, policy, hmac_only):
-    """(key, algorithm, expected iss/aud) for this token: the secret unless a JWKS key is due."""
+    """(key, algorithm, expected iss/aud, kid) for this token: the secret (kid None) unless a
+    JWKS key is due."""
     if hmac_only or policy.keys is None:
-        return policy.secret, HMAC_ALGORITHM, {}
+        return policy.secret, HMAC_ALGORITHM, {}, None
     header = jwt.get_unverified_header(token)
     algorithm = header.get("alg")
     if algorithm not in policy.keys.algorithms:
         # HS256, or an algorithm PyJWT then refuses as not allowed.
-        return policy.secret, HMAC_ALGORITHM, {}
+        return policy.secret, HMAC_ALGORITHM, {}, None
     expected = {"issuer": policy.issuer, "audience": policy.audience}
-    return policy.keys.key(header.get("kid")), algorithm, expected
+    kid = header.get("kid")
+    return policy.keys.key(kid), algorithm, expected, kid
 
 
 def _acceptable_times(claims, max_lifetime):
