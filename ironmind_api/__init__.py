@@ -9,8 +9,8 @@ from .auth import better_auth_sessions, passwords, revocation, tokens
 from .cli import register_commands
 from .db import close_session, db
 from .errors import register_error_handlers
-from .extensions import api, cors, jwt, migrate
-from .http import access_log, headers, parsing, proxies, ratelimit, sessions
+from .extensions import api, jwt, migrate
+from .http import lifecycle, proxies, ratelimit, sessions
 from .http.json import OrjsonProvider
 from .logs import configure_logging
 
@@ -39,9 +39,7 @@ def create_app(config_class=None, **overrides):
 def configure_http(app):
     sessions.init_app(app)
     proxies.init_app(app)
-    access_log.init_app(app)
-    headers.init_app(app)
-    app.before_request(parsing.require_json_body)
+    lifecycle.init_app(app)  # request id, body check, headers and CORS, metrics, access line
 
 
 def register_extensions(app):
@@ -55,17 +53,6 @@ def register_extensions(app):
     better_auth_sessions.init_app(app)
     revocation.init_app(app)
     passwords.init_app(app)
-    cors.init_app(
-        app,
-        origins=app.config["CORS_ORIGINS"],
-        # A request without an Origin is not a CORS request: it gets no CORS headers (they
-        # grant a browser nothing there), which spares flask-cors building them per request.
-        # Responses say "Vary: Origin" instead (http/headers.py), so no cache mixes the two.
-        always_send=False,
-        supports_credentials=True,
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Link", "Location", "Retry-After"],
-    )
     ratelimit.init_app(app)
     api.init_app(app, spec_kwargs=openapi.spec_kwargs())
     openapi.register_docs(app, api)

@@ -116,7 +116,7 @@ def error_response(status, error=None, message=None, fields=None, headers=None):
     }
     if status == 422:
         body["fields"] = fields or {}
-    g.error_code = body["error"]  # the access line (http/access_log.py) logs it
+    g.error_code = body["error"]  # the access line (http/lifecycle.py) logs it
     response = jsonify(body)
     response.status_code = status
     if status == 401:

@@ -83,7 +83,7 @@ def configure_logging(app):
     app.logger.removeHandler(default_handler)
     # The development server's own lines (" * Running on http://…", its warning) are read by a
     # person at a terminal: plain text, a line each. Its per-request lines are dropped, since
-    # the access line (http/access_log.py) replaces them. Only `flask run` logs to "werkzeug".
+    # the access line (http/lifecycle.py) replaces them. Only `flask run` logs to "werkzeug".
     werkzeug_log = logging.getLogger("werkzeug")
     dev_handler = next((h for h in werkzeug_log.handlers if getattr(h, "ironmind", False)), None)
     if dev_handler is None:

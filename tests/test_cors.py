@@ -68,3 +68,22 @@ def test_several_origins_still_vary_on_origin_once(make_app):
     vary_lines = response.headers.getlist("Vary")
     varies = [v.strip().lower() for line in vary_lines for v in line.split(",")]
     assert varies.count("origin") == 1
+
+
+def test_refusals_and_errors_from_the_frontend_carry_its_grant(client):
+    # A browser hides an answer without the grant: the frontend must see the 401 to refresh.
+    origin = {"Origin": "http://localhost:3000"}
+    refused = client.get("/api/protected", headers=origin)
+    missing = client.get("/api/no-such-route", headers=origin)
+    bad_body = client.post("/api/tasks", headers=origin, data="{", content_type="text/plain")
+
+    for response, status in ((refused, 401), (missing, 404), (bad_body, 415)):
+        assert response.status_code == status
+        assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        assert response.headers.getlist("Vary") == ["Origin"]
+
+
+def test_an_empty_origin_is_granted_nothing(client):
+    response = client.get("/health", headers={"Origin": ""})
+
+    assert not [name for name in response.headers.keys() if name.startswith("Access-Control-")]

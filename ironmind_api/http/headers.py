@@ -1,18 +1,32 @@
-"""The security and caching headers every response carries."""
+"""The headers every response carries: security and caching, and CORS where an Origin asks."""
 
-from flask import request
+from flask_cors.core import get_cors_options, set_cors_headers
 
 NO_STORE_PREFIXES = ("/api/auth", "/api/tasks")
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def init_app(app):
-    app.after_request(add_security_headers)
+def cors_options(app):
+    """flask-cors' options for the configured origins, computed once per app."""
+    return get_cors_options(
+        app,
+        {
+            "origins": app.config["CORS_ORIGINS"],
+            "always_send": False,  # an empty Origin is no origin: nothing is granted
+            "supports_credentials": True,
+            "allow_headers": ["Authorization", "Content-Type", "X-Request-ID"],
+            "expose_headers": ["X-Request-ID", "Link", "Location", "Retry-After"],
+        },
+    )
 
 
-def add_security_headers(response):
+def add_headers(response, environ, path, cors):
     headers = response.headers
-    # CORS headers depend on the request's Origin (flask-cors sends none without one).
+    # A request without an Origin is not a CORS request: no CORS header grants a browser
+    # anything there, so flask-cors is consulted only when one is sent. Every response says
+    # "Vary: Origin", so no cache mixes the two.
+    if "HTTP_ORIGIN" in environ:
+        set_cors_headers(response, cors)
     vary = headers.get("Vary")
     if vary is None:
         headers.add("Vary", "Origin")
@@ -21,8 +35,8 @@ def add_security_headers(response):
     # No view sets these two, so they are added without first looking for them.
     headers.add("X-Content-Type-Options", "nosniff")
     headers.add("Referrer-Policy", "no-referrer")
-    if request.path.startswith(NO_STORE_PREFIXES):
+    if path.startswith(NO_STORE_PREFIXES):
         headers["Cache-Control"] = "no-store"
-    if request.is_secure:
+    # The scheme as ProxyFix leaves it: X-Forwarded-Proto counts from a trusted proxy only.
+    if environ["wsgi.url_scheme"] == "https":
         headers.add("Strict-Transport-Security", HSTS)
-    return response

@@ -10,7 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError, BadRequest
 
-BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MALFORMED = "Invalid request: Malformed JSON body."
 # Wider than any number the API stores (a 64-bit integer has 19 digits), and far below the
 # 4,300 digits past which Python refuses to convert a string to an int at all.
@@ -77,13 +77,14 @@ def _holds_lone_surrogate(value):
 
 
 def require_json_body():
-    """Refuse a body that is not JSON before any view tries to parse it (a before_request).
+    """Refuse a body that is not JSON before any view tries to parse it: run before the view
+    of every request whose method has a body (BODY_METHODS; http/lifecycle.py).
 
     A chunked body is read here, up to one byte past MAX_CONTENT_LENGTH: werkzeug stops a
     streamed body at the limit without a word, which would make a too-large body look like
     truncated JSON (a 400) instead of the 413 it is.
     """
-    if request.method not in BODY_METHODS or request.routing_exception is not None:
+    if request.routing_exception is not None:
         return
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     has_body = bool(request.content_length) or chunked
