@@ -4,6 +4,8 @@ from ipaddress import ip_address
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+MAX_KNOWN_PEERS = 1024  # peer addresses whose verdict is kept; others are parsed each time
+
 
 def init_app(app):
     # Without trusted proxies, X-Forwarded-For/-Proto are ignored: remote_addr and scheme are
@@ -20,8 +22,17 @@ def from_proxies_only(networks, behind_proxy, direct):
     """A WSGI app: ``behind_proxy`` serves requests whose peer is in ``networks``, ``direct``
     every other one."""
 
+    # A server sees few peers (its proxies, a health checker): each one's verdict is kept,
+    # so a request pays a dict lookup instead of parsing its peer's address.
+    verdicts: dict = {}
+
     def dispatch(environ, start_response):
-        trusted = is_in(environ.get("REMOTE_ADDR"), networks)
+        peer = environ.get("REMOTE_ADDR")
+        trusted = verdicts.get(peer)
+        if trusted is None:
+            trusted = is_in(peer, networks)
+            if len(verdicts) < MAX_KNOWN_PEERS:
+                verdicts[peer] = trusted
         return (behind_proxy if trusted else direct)(environ, start_response)
 
     return dispatch
