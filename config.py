@@ -53,6 +53,11 @@ def _env_number(name, default, parse, expected):
         return InvalidValue(name, value, expected)
 
 
+def _env_choice(name, default, choices):
+    value = os.environ.get(name) or default
+    return value if value in choices else InvalidValue(name, value, "one of " + ", ".join(choices))
+
+
 def _env_list(name, default):
     raw = os.environ.get(name) or default
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -118,6 +123,12 @@ class Config:
     CORS_ORIGINS = _env_list("CORS_ORIGINS", "http://localhost:3000")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
     RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "10 per minute"
+    # How `limits` counts RATELIMIT_AUTH: fixed-window (one counter per window, which starts at
+    # its first call) or moving-window (the calls of the last window at each call; one stored
+    # entry per call, so a burst at a window's edge cannot pass twice the limit).
+    RATELIMIT_STRATEGY = _env_choice(
+        "RATELIMIT_STRATEGY", "fixed-window", ("fixed-window", "moving-window")
+    )
     # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 ignores those headers.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     # The addresses (or networks) those headers are believed from, by the app and by gunicorn

@@ -2,8 +2,6 @@
 
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 
 from .openapi import Api
@@ -13,5 +11,3 @@ migrate = Migrate()
 jwt = JWTManager()
 cors = CORS()
 api = Api()
-# Keyed by request.remote_addr, which ProxyFix rewrites only when TRUSTED_PROXIES says so.
-limiter = Limiter(key_func=get_remote_address)

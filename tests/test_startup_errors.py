@@ -111,6 +111,12 @@ def test_the_container_entrypoint_stops_before_serving(tmp_path):
             "Auth database the sessions are checked in.",
         ),
         (
+            "RATELIMIT_STRATEGY",
+            "sliding-window",
+            "error: RATELIMIT_STRATEGY must be one of fixed-window, moving-window; "
+            "got 'sliding-window'.",
+        ),
+        (
             "TRUSTED_PROXIES",
             "1",
             "error: Set TRUSTED_PROXIES (how many proxies append to X-Forwarded-For) and "
