@@ -117,6 +117,11 @@ def test_the_container_entrypoint_stops_before_serving(tmp_path):
             "got 'sliding-window'.",
         ),
         (
+            "RATELIMIT_AUTH",
+            "ten a minute",
+            "error: RATELIMIT_AUTH must be a limit such as '10 per minute'; got 'ten a minute'.",
+        ),
+        (
             "TRUSTED_PROXIES",
             "1",
             "error: Set TRUSTED_PROXIES (how many proxies append to X-Forwarded-For) and "
