@@ -4,6 +4,7 @@ import ipaddress
 import os
 from datetime import timedelta
 
+import limits
 from dotenv import load_dotenv
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -51,6 +52,22 @@ def _env_number(name, default, parse, expected):
         return parse(value)
     except ValueError:
         return InvalidValue(name, value, expected)
+
+
+def _env_choice(name, default, choices):
+    value = os.environ.get(name) or default
+    return value if value in choices else InvalidValue(name, value, "one of " + ", ".join(choices))
+
+
+def _env_limit(name, default):
+    # Checked only, so that a bad value stops start-up with the others (gunicorn's master reads
+    # this too); http/ratelimit.py parses the app's value once in its init_app.
+    value = os.environ.get(name) or default
+    try:
+        limits.parse(value)
+    except ValueError:
+        return InvalidValue(name, value, "a limit such as '10 per minute'")
+    return value
 
 
 def _env_list(name, default):
@@ -120,7 +137,13 @@ class Config:
 
     CORS_ORIGINS = _env_list("CORS_ORIGINS", "http://localhost:3000")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
-    RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "10 per minute"
+    RATELIMIT_AUTH = _env_limit("RATELIMIT_AUTH", "10 per minute")
+    # How `limits` counts RATELIMIT_AUTH: fixed-window (one counter per window, which starts at
+    # its first call) or moving-window (the calls of the last window at each call; one stored
+    # entry per call, so a burst at a window's edge cannot pass twice the limit).
+    RATELIMIT_STRATEGY = _env_choice(
+        "RATELIMIT_STRATEGY", "fixed-window", ("fixed-window", "moving-window")
+    )
     # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 ignores those headers.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
     # The addresses (or networks) those headers are believed from, by the app and by gunicorn
@@ -168,7 +191,7 @@ class DevelopmentConfig(Config):
     APP_ENV = "development"
     # The quick-start server is one developer's: high enough that the Postman collection (about
     # ten calls of each auth endpoint per run) can run again and again within a minute.
-    RATELIMIT_AUTH = os.environ.get("RATELIMIT_AUTH") or "100 per minute"
+    RATELIMIT_AUTH = _env_limit("RATELIMIT_AUTH", "100 per minute")
 
 
 class TestingConfig(Config):

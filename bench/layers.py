@@ -90,27 +90,6 @@ def without_cors(app):
     return app
 
 
-def without_limiter_hooks(app):
-    """Flask-Limiter's three per-request hooks dropped (a measurement of what they cost: the
-    API keeps them, since Flask-Limiter has no public switch for them)."""
-    from ironmind_api.extensions import limiter
-
-    app.before_request_funcs[None] = [
-        f for f in app.before_request_funcs[None] if getattr(f, "__self__", None) is not limiter
-    ]
-    app.after_request_funcs[None] = [
-        f for f in app.after_request_funcs[None] if "flask_limiter" not in _module_of(f)
-    ]
-    app.teardown_request_funcs[None] = [
-        f for f in app.teardown_request_funcs[None] if "flask_limiter" not in _module_of(f)
-    ]
-    return app
-
-
-def _module_of(func):
-    return getattr(getattr(func, "func", func), "__module__", "") or ""
-
-
 def with_cookie_session(app):
     """Flask's default session interface, as before the API installed NoSessions."""
     from flask.sessions import SecureCookieSessionInterface
@@ -293,8 +272,6 @@ def main(argv=None):
          make_app(REVOCATION_LISTEN=False), path, auth, None),
         ("  with Flask's cookie session opened again",
          with_cookie_session(make_app()), path, auth, None),
-        ("  without Flask-Limiter's three per-request hooks",
-         without_limiter_hooks(make_app()), path, auth, None),
         ("  without the JSON access line", base, path, auth, no_access_line),
         ("  without flask-cors' after_request", without_cors(make_app()), path, auth, None),
         ("  without any revocation check", base, path, auth, no_revocation_check),

@@ -48,7 +48,8 @@ ERROR_RESPONSES = {
     503: (
         "ServiceUnavailable",
         ["service_unavailable"],
-        "The database, the JWKS or the Better Auth database is unreachable.",
+        "The database, the JWKS, the Better Auth database or the rate-limit storage is "
+        "unreachable.",
     ),
 }
 ERROR_CODES = {str(status) for status in ERROR_RESPONSES}
@@ -77,8 +78,8 @@ ERROR_HEADERS = {
     },
     503: {
         "Retry-After": {
-            "description": "Seconds to wait: sent when the JWKS or the Better Auth database "
-            "is unreachable.",
+            "description": "Seconds to wait: sent when the JWKS, the Better Auth database or "
+            "the rate-limit storage is unreachable.",
             "required": False,
             "schema": {"type": "string"},
         }

@@ -11,9 +11,9 @@ from pathlib import Path
 import jwt
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
-from flask_limiter import Limiter
 from jwt.api_jws import PyJWS
 from jwt.api_jwt import PyJWT
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
 
@@ -92,7 +92,10 @@ def test_the_scan_would_see_a_private_use(tmp_path):
 
 def library_state():
     """What a process-wide patch would change: these classes' attributes, PyJWT's algorithms."""
-    classes = (PyJWS, PyJWT, Flask, Limiter, Schema, FlaskParser, DefaultJSONProvider)
+    classes = (
+        PyJWS, PyJWT, Flask, FixedWindowRateLimiter, MovingWindowRateLimiter, Schema, FlaskParser,
+        DefaultJSONProvider,
+    )
     state = {cls.__qualname__: dict(vars(cls)) for cls in classes}
     state["algorithms"] = {name: jwt.get_algorithm_by_name(name) for name in ALGORITHMS}
     return state

@@ -10,7 +10,6 @@ from config import ConfigError
 from ironmind_api.auth import maintenance, revocation_cache
 from ironmind_api.auth.models import User
 from ironmind_api.db import db as _db
-from ironmind_api.extensions import limiter
 from tests import services
 from tests.conftest import bearer, mint, require_service, run_command
 from tests.reliability.harness import migrate
@@ -94,19 +93,16 @@ def test_refused_tokens_are_counted_by_error_code(client, user, signin):
     assert ("ironmind_tokens_refused_total", (("code", "invalid_credentials"),)) not in after
 
 
-def test_signins_are_counted_by_outcome(make_app, app, db, signup):
+def test_signins_are_counted_by_outcome(make_app, db, signup):
     signup()
     limited = make_app(RATELIMIT_AUTH="2 per minute")
     client = limited.test_client()
     before = scrape(client)
-    try:
-        credentials = {"email": "ada@example.com", "password": PASSWORD}
-        assert client.post("/api/auth/signin", json=credentials).status_code == 200
-        wrong = {**credentials, "password": "not the password"}
-        assert client.post("/api/auth/signin", json=wrong).status_code == 401
-        assert client.post("/api/auth/signin", json=credentials).status_code == 429
-    finally:
-        limiter.init_app(app)
+    credentials = {"email": "ada@example.com", "password": PASSWORD}
+    assert client.post("/api/auth/signin", json=credentials).status_code == 200
+    wrong = {**credentials, "password": "not the password"}
+    assert client.post("/api/auth/signin", json=wrong).status_code == 401
+    assert client.post("/api/auth/signin", json=credentials).status_code == 429
     after = scrape(client)
 
     assert delta(before, after, "ironmind_signins_total", outcome="success") == 1

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from ironmind_api.extensions import limiter
-from tests.conftest import require_service
-from tests.services import redis_problem
+from ironmind_api.http import ratelimit
+from tests.conftest import bearer, mint, require_service
+from tests.services import free_port, redis_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = "redis://127.0.0.1:6379/4"
+# Bindable, so nothing listens there; the password must never reach a log line.
+UNREACHABLE_REDIS = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
 AUTH_ENDPOINTS = {
     "/api/auth/signup": {"email": "x@example.com", "password": "short"},
     "/api/auth/signin": {"email": "nobody@example.com", "password": "wrong password"},
@@ -23,13 +25,9 @@ AUTH_ENDPOINTS = {
 
 
 @pytest.fixture
-def limited(make_app, app, db):
-    """Build apps with a low limit; afterwards hand the shared limiter back to the suite's app."""
-    yield lambda **overrides: make_app(RATELIMIT_AUTH="2 per minute", **overrides)
-    # The extension is shared by every app of the process: a default limit one test's app
-    # configured stays with it unless dropped.
-    limiter.limit_manager.set_default_limits([])
-    limiter.init_app(app)
+def limited(make_app, db):
+    """Build apps with a low limit; each app counts in a storage of its own (memory:// here)."""
+    return lambda **overrides: make_app(RATELIMIT_AUTH="2 per minute", **overrides)
 
 
 def post(client, path, **environ):
@@ -100,16 +98,18 @@ def test_other_endpoints_are_not_limited(limited):
         assert client.get("/health").status_code == 200
 
 
-def test_redis_storage_is_shared_between_processes(limited):
+@pytest.mark.parametrize("strategy", ["fixed-window", "moving-window"])
+def test_redis_storage_is_shared_between_processes(limited, strategy):
     require_service(redis_problem(REDIS_URL))
     store = redis.Redis.from_url(REDIS_URL)
     address = f"10.{uuid.uuid4().int % 250}.0.9"
+    settings = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_STRATEGY": strategy}
     try:
-        one = limited(RATELIMIT_STORAGE_URI=REDIS_URL).test_client()
+        one = limited(**settings).test_client()
         post(one, "/api/auth/signin", REMOTE_ADDR=address)
         post(one, "/api/auth/signin", REMOTE_ADDR=address)
         # A second app on the same Redis sees the same count, as another worker would.
-        two = limited(RATELIMIT_STORAGE_URI=REDIS_URL).test_client()
+        two = limited(**settings).test_client()
         assert_rate_limited(post(two, "/api/auth/signin", REMOTE_ADDR=address))
         assert any(address in key.decode() for key in store.scan_iter("LIMITS:*"))
     finally:
@@ -122,11 +122,44 @@ def test_testing_config_is_not_limited_by_accident(client):
         assert post(client, "/api/auth/signin").status_code == 401
 
 
-def test_a_configured_default_limit_applies_to_every_route(limited):
-    app = limited(RATELIMIT_DEFAULT="2 per minute")
-    client = app.test_client()
-    statuses = [client.get("/health").status_code for _ in range(3)]
-    assert statuses == [200, 200, 429]
+@pytest.mark.parametrize("path", AUTH_ENDPOINTS)
+def test_storage_down_refuses_the_call_with_503_and_one_warning(limited, log_lines, path):
+    client = limited(RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS).test_client()
+
+    response = post(client, path)
+
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "1"
+    (line,) = [line for line in log_lines() if line["level"] != "INFO"]
+    assert line["level"] == "WARNING"
+    assert line["message"] == "rate-limit storage unavailable: ConnectionError"
+    assert "hunter2" not in str(log_lines()) and "Traceback" not in str(log_lines())
+
+
+def test_routes_without_a_limit_never_reach_the_storage(limited):
+    # The storage is down: only a route that asked it could notice.
+    client = limited(RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS).test_client()
+    token = bearer(mint())
+    assert client.get("/health").status_code == 200
+    assert client.get("/api/protected", headers=token).status_code == 200
+    assert post(client, "/api/auth/signin").status_code == 503
+
+
+def test_rate_limiting_adds_no_request_hook(limited):
+    app = limited()
+    hooks = [
+        func
+        for registry in (app.before_request_funcs, app.after_request_funcs,
+                         app.teardown_request_funcs, app.url_value_preprocessors)
+        for chain in registry.values()
+        for func in chain
+    ] + app.teardown_appcontext_funcs
+    modules = {getattr(func, "__module__", None) or "" for func in hooks}
+    assert len(modules) > 3, "the hooks were not found"
+    assert ratelimit.__name__ not in modules
+    assert not [name for name in modules if name.startswith(("limits", "flask_limiter"))]
+    assert "flask_limiter" not in sys.modules
 
 
 def test_routes_without_a_limit_are_never_limited(limited):
@@ -151,8 +184,9 @@ def test_development_allows_rerunning_the_postman_collection_production_keeps_10
     assert out == ["100 per minute", "10 per minute"]
 
 
-def test_the_signin_limit_answers_429_with_retry_after(limited):
-    client = limited().test_client()
+@pytest.mark.parametrize("strategy", ["fixed-window", "moving-window"])
+def test_the_signin_limit_answers_429_with_retry_after(limited, strategy):
+    client = limited(RATELIMIT_STRATEGY=strategy).test_client()
     statuses = [post(client, "/api/auth/signin").status_code for _ in range(3)]
     assert statuses == [401, 401, 429]
     assert_rate_limited(post(client, "/api/auth/signin"))

@@ -111,6 +111,17 @@ def test_the_container_entrypoint_stops_before_serving(tmp_path):
             "Auth database the sessions are checked in.",
         ),
         (
+            "RATELIMIT_STRATEGY",
+            "sliding-window",
+            "error: RATELIMIT_STRATEGY must be one of fixed-window, moving-window; "
+            "got 'sliding-window'.",
+        ),
+        (
+            "RATELIMIT_AUTH",
+            "ten a minute",
+            "error: RATELIMIT_AUTH must be a limit such as '10 per minute'; got 'ten a minute'.",
+        ),
+        (
             "TRUSTED_PROXIES",
             "1",
             "error: Set TRUSTED_PROXIES (how many proxies append to X-Forwarded-For) and "

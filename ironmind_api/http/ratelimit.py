@@ -1,63 +1,67 @@
-"""Flask-Limiter on the endpoints that take credentials, answered in the contract's shape."""
+"""RATELIMIT_AUTH on the endpoints that take credentials, counted by the `limits` library."""
 
+import logging
 import math
 import time
+from functools import wraps
 
 from flask import current_app, request
-from flask_limiter.errors import RateLimitExceeded
+from limits import parse
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
-from ..errors import error_response
-from ..extensions import limiter
+from ..errors import ApiError, ServiceUnavailable
 
-# Settings under which Flask-Limiter would have limits of its own for every route.
-GLOBAL_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+log = logging.getLogger(__name__)
 
-# Per client address and per endpoint; the limit is read per request, so it is config.
-_auth_limit = limiter.limit(lambda: current_app.config["RATELIMIT_AUTH"])
+STRATEGIES = {"fixed-window": FixedWindowRateLimiter, "moving-window": MovingWindowRateLimiter}
+
+
+class AuthLimit:
+    """One app's limit, parsed once, and the limiter that counts it in RATELIMIT_STORAGE_URI."""
+
+    def __init__(self, config):
+        self.item = parse(config["RATELIMIT_AUTH"])
+        # Wrapped, every storage failure is one exception class: StorageError.
+        storage = storage_from_string(config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True)
+        self.limiter = STRATEGIES[config["RATELIMIT_STRATEGY"]](storage)
+
+    def hit(self, *identifiers):
+        """Count one call; raise the contract's 429, or a 503 when the counts cannot be read."""
+        try:
+            if self.limiter.hit(self.item, *identifiers):
+                return
+            reset_time = self.limiter.get_window_stats(self.item, *identifiers).reset_time
+        except StorageError as error:
+            # Fail closed: no count, no call. The class only: the message may name the host.
+            log.warning("rate-limit storage unavailable: %s", type(error.storage_error).__name__)
+            raise ServiceUnavailable(
+                message="Request limits cannot be checked right now; try again shortly.",
+                headers={"Retry-After": "1"},
+            ) from None
+        retry_after = max(1, math.ceil(reset_time - time.time()))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many requests; try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 def auth_rate_limit(view):
     """Limit a view that takes credentials to RATELIMIT_AUTH per client address."""
-    view = _auth_limit(view)
-    view.rate_limited = True
-    return view
 
+    @wraps(view)
+    def limited(*args, **kwargs):
+        # In Redis: LIMITS:LIMITER/<address>/<endpoint>/<amount>/<multiples>/<granularity>. No
+        # address (a unix socket) counts as 127.0.0.1's, as Flask-Limiter's get_remote_address.
+        address = request.remote_addr or "127.0.0.1"
+        current_app.extensions["rate_limits"].hit(address, request.endpoint)
+        return view(*args, **kwargs)
 
-def unlimited_route():
-    """Flask-Limiter's request filter: True (exempt) for a route no limit applies to.
-
-    Without a global limit only views marked by ``auth_rate_limit`` have limits, so every other
-    request is spared resolving an empty set of them (some 90 us per request).
-    """
-    if current_app.extensions["ironmind_global_limits"]:
-        return False
-    view = current_app.view_functions.get(request.endpoint)
-    return not getattr(view, "rate_limited", False)
-
-
-def handle_rate_limited(exc):
-    retry_after = _seconds_until_reset()
-    return error_response(
-        429,
-        "rate_limited",
-        f"Too many requests; try again in {retry_after} seconds.",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
-def _seconds_until_reset():
-    current = limiter.current_limit
-    if current is None:
-        return 60
-    return max(1, math.ceil(current.reset_at - time.time()))
+    return limited
 
 
 def init_app(app):
-    limiter.init_app(app)
-    app.extensions["ironmind_global_limits"] = any(
-        app.config.get(name) for name in GLOBAL_LIMIT_SETTINGS
-    )
-    app.register_error_handler(RateLimitExceeded, handle_rate_limited)
-
-
-limiter.request_filter(unlimited_route)
+    app.extensions["rate_limits"] = AuthLimit(app.config)
