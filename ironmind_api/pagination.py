@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import literal, tuple_
+from sqlalchemy import bindparam, literal, tuple_
 
 from .db import UTCDateTime
 from .errors import BadRequest
@@ -25,13 +25,25 @@ class KeysetCursor:
 
     def older_than(self, cursor, created_at_column, id_column):
         """The WHERE condition for rows after the cursor's; a bad cursor is 400 bad_request."""
-        try:
-            created_at, row_id = self._serializer().loads(cursor)
-            created_at, row_id = datetime.fromisoformat(created_at), str(row_id)
-        except (BadData, ValueError, TypeError):
-            raise BadRequest(message="The cursor is not valid.") from None
+        created_at, row_id = self.position(cursor)
         return tuple_(created_at_column, id_column) < tuple_(
             literal(created_at, UTCDateTime), row_id
+        )
+
+    def position(self, cursor):
+        """The (created_at, id) a cursor was written after; a bad cursor is 400 bad_request."""
+        try:
+            created_at, row_id = self._serializer().loads(cursor)
+            return datetime.fromisoformat(created_at), str(row_id)
+        except (BadData, ValueError, TypeError):
+            raise BadRequest(message="The cursor is not valid.") from None
+
+    @staticmethod
+    def older_than_position(created_at_column, id_column):
+        """``older_than`` for a statement built once: the position is bound at execution as
+        ``after_created_at`` and ``after_id`` (the two values of ``position``)."""
+        return tuple_(created_at_column, id_column) < tuple_(
+            bindparam("after_created_at", type_=UTCDateTime), bindparam("after_id")
         )
 
     def _serializer(self):

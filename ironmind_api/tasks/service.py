@@ -1,10 +1,11 @@
 """Tasks: ownership, every write and keyset pagination, for the user id the caller names."""
 
+import functools
 import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.service import provision_user
@@ -35,6 +36,8 @@ class TaskRow(NamedTuple):
 
 # The statements select exactly TaskRow's fields, in its order.
 ROW_COLUMNS = tuple(TASKS.c[name] for name in TaskRow.__annotations__)
+# Built once; its columns are the keys of the values it is executed with.
+INSERT_TASK = insert(TASKS).returning(*ROW_COLUMNS)
 
 
 def get_own_task(user_id, task_id, for_update=False):
@@ -63,17 +66,14 @@ def insert_task(user_id, fields, claims=None):
     """
     statements_autocommit()
     now = utcnow()
-    statement = (
-        insert(TASKS)
-        .values(id=str(uuid.uuid4()), user_id=user_id, created_at=now, updated_at=now, **fields)
-        .returning(*ROW_COLUMNS)
-    )
+    values = {"id": str(uuid.uuid4()), "user_id": user_id, "created_at": now, "updated_at": now}
+    values.update(fields)
     try:
-        row = db.session.execute(statement).one()
+        row = db.session.execute(INSERT_TASK, values).one()
     except IntegrityError:
         db.session.rollback()
         provision_user(user_id, claims or {})
-        row = db.session.execute(statement).one()
+        row = db.session.execute(INSERT_TASK, values).one()
     db.session.commit()
     return TaskRow(*row)
 
@@ -96,18 +96,26 @@ def list_page(user_id, limit, cursor=None, completed=None):
     """One page, newest first, and the cursor of the next page (None on the last).
 
     The page is TaskRows (a Core select: no ORM objects to build), read by one statement (no
-    BEGIN/ROLLBACK round trips).
+    BEGIN/ROLLBACK round trips), built once per shape and given its values as parameters.
     """
     statements_autocommit()
-    c = TASKS.c
-    query = select(*ROW_COLUMNS).where(c.user_id == user_id)
-    if completed is not None:
-        query = query.where(c.completed == completed)
+    params = {"user_id": user_id, "limit": limit + 1, "completed": completed}
     if cursor is not None:
-        query = query.where(CURSOR.older_than(cursor, c.created_at, c.id))
-    query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
-    rows = [TaskRow(*row) for row in db.session.execute(query)]
+        params["after_created_at"], params["after_id"] = CURSOR.position(cursor)
+    statement = _page_statement(completed is not None, cursor is not None)
+    rows = [TaskRow(*row) for row in db.session.execute(statement, params)]
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], CURSOR.after(last.created_at, last.id)
+
+
+@functools.cache
+def _page_statement(by_completion, after_cursor):
+    c = TASKS.c
+    query = select(*ROW_COLUMNS).where(c.user_id == bindparam("user_id"))
+    if by_completion:
+        query = query.where(c.completed == bindparam("completed"))
+    if after_cursor:
+        query = query.where(CURSOR.older_than_position(c.created_at, c.id))
+    return query.order_by(c.created_at.desc(), c.id.desc()).limit(bindparam("limit"))
