@@ -8,6 +8,8 @@ import shutil
 import sys
 import tempfile
 
+from gunicorn import glogging
+
 
 def _int(name, default):
     value = os.environ.get(name) or default
@@ -91,6 +93,18 @@ limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 8190)
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # The app writes one JSON access line per request itself; gunicorn's would duplicate it.
 accesslog = None
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger without its access log. Setting logconfig_dict (below) turns that log
+    on, and gunicorn then builds every request's atoms (a formatted date among them) for a
+    logger that drops the line: some 7% of a small request's CPU."""
+
+    def access(self, resp, req, environ, request_time):
+        return None
+
+
+logger_class = Logger
 errorlog = "-"
 # gunicorn merges this over its defaults key by key, so "root" must be replaced too: its
 # default names a handler this dict drops. The root logger gets no handler here because the
