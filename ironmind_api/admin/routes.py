@@ -7,8 +7,8 @@ from ..blueprint import Blueprint
 from ..tasks.routes import NEXT_PAGE_HEADER
 from . import service
 from .schemas import (
-    AdminUserQuerySchema,
     RevokedSessionsSchema,
+    admin_user_query_schema,
     admin_user_schema,
     admin_users_schema,
 )
@@ -23,7 +23,7 @@ blp = Blueprint(
 @blp.route("/users", methods=["GET"])
 @auth_required
 @roles_required(ADMIN_ROLE)
-@blp.arguments(AdminUserQuerySchema, location="query", error_status_code=400)
+@blp.arguments(admin_user_query_schema, location="query", error_status_code=400)
 @blp.response(200, admin_users_schema, headers=NEXT_PAGE_HEADER)
 def list_users(query, identity):
     """List every account the API knows, newest first, with task counts and last activity."""

@@ -26,3 +26,5 @@ class RevokedSessionsSchema(Schema):
 
 admin_user_schema = AdminUserSchema()
 admin_users_schema = AdminUserSchema(many=True)
+# An instance: given a class, webargs would build a new schema for every request.
+admin_user_query_schema = AdminUserQuerySchema()

@@ -7,13 +7,13 @@ from . import service
 from .guard import auth_required
 from .schemas import (
     MeSchema,
-    RefreshSchema,
-    SigninSchema,
-    SignoutSchema,
     SignupResponseSchema,
-    SignupSchema,
     SuccessSchema,
     TokenPairSchema,
+    refresh_schema,
+    signin_schema,
+    signout_schema,
+    signup_schema,
 )
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts and tokens.")
@@ -22,7 +22,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts 
 @blp.route("/signup", methods=["POST"])
 @auth_rate_limit
 @error_responses(409, 429)
-@blp.arguments(SignupSchema)
+@blp.arguments(signup_schema)
 @blp.response(201, SignupResponseSchema)
 def signup(body):
     """Create an account with an email and a password."""
@@ -33,7 +33,7 @@ def signup(body):
 @blp.route("/signin", methods=["POST"])
 @auth_rate_limit
 @error_responses(401, 403, 429)
-@blp.arguments(SigninSchema)
+@blp.arguments(signin_schema)
 @blp.response(200, TokenPairSchema)
 def signin(body):
     """Exchange an email and a password for an access and a refresh token."""
@@ -43,7 +43,7 @@ def signin(body):
 @blp.route("/refresh", methods=["POST"])
 @auth_rate_limit
 @error_responses(401, 403, 429)
-@blp.arguments(RefreshSchema)
+@blp.arguments(refresh_schema)
 @blp.response(200, TokenPairSchema)
 def refresh(body):
     """Exchange a refresh token for a new token pair."""
@@ -52,7 +52,7 @@ def refresh(body):
 
 @blp.route("/signout", methods=["POST"])
 @auth_required
-@blp.arguments(SignoutSchema, required=False)
+@blp.arguments(signout_schema, required=False)
 @blp.response(200, SuccessSchema)
 def signout(body, identity):
     """Sign the current session out: its access and refresh tokens stop working."""

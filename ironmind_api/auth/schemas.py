@@ -55,4 +55,8 @@ class MeSchema(Schema):
     user = fields.Nested(UserSchema, required=True)
 
 
+# Instances: given a class, webargs would build a new schema for every request.
 signup_schema = SignupSchema()
+signin_schema = SigninSchema()
+refresh_schema = RefreshSchema()
+signout_schema = SignoutSchema()

@@ -6,10 +6,9 @@ from ..auth.guard import auth_required
 from ..blueprint import Blueprint
 from . import service
 from .schemas import (
-    TaskQuerySchema,
-    TaskSchema,
     task_json,
     task_patch_schema,
+    task_query_schema,
     task_schema,
     tasks_schema,
 )
@@ -36,7 +35,7 @@ LOCATION_HEADER = {
 
 @blp.route("", methods=["GET"])
 @auth_required
-@blp.arguments(TaskQuerySchema, location="query", error_status_code=400)
+@blp.arguments(task_query_schema, location="query", error_status_code=400)
 @blp.response(200, tasks_schema, headers=NEXT_PAGE_HEADER)
 def list_tasks(query, identity):
     """List the current user's tasks, newest first, a page at a time."""
@@ -67,7 +66,7 @@ def get_task(task_id, identity):
 
 @blp.route("/<task_id>", methods=["PUT"])
 @auth_required
-@blp.arguments(TaskSchema)
+@blp.arguments(task_schema)
 @blp.response(200, task_schema)
 def replace_task(body, task_id, identity):
     """Replace a task's writable fields."""

@@ -38,6 +38,8 @@ class TaskQuerySchema(Schema):
 task_schema = TaskSchema()
 tasks_schema = TaskSchema(many=True)
 task_patch_schema = TaskSchema(partial=True)
+# An instance: given a class, webargs would build a new schema for every request.
+task_query_schema = TaskQuerySchema()
 
 
 def task_json(task):
