@@ -103,7 +103,7 @@ def list_page(user_id, limit, cursor=None, completed=None):
     if cursor is not None:
         params["after_created_at"], params["after_id"] = CURSOR.position(cursor)
     statement = _page_statement(completed is not None, cursor is not None)
-    rows = [TaskRow(*row) for row in db.session.execute(statement, params)]
+    rows = [TaskRow(*row) for row in db.session.execute(statement, params).all()]
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
