@@ -86,6 +86,8 @@ BEFORE_CASES = ("protected_gunicorn", "protected_eddsa_gunicorn", "protected_dis
 # What nginx adds to every request it passes on (docker/nginx/default.conf.template), for the
 # "proxy" cases.
 PROXY_HEADERS = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+# `flask --app wsgi --help`, run this many times for its CPU time (issue 25: <= 1 s).
+STARTUP_RUNS = 5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DEEP_PAGES = 100  # pages of 50 skipped: the deep page starts 5,000 tasks in
 PAGE = 50
@@ -518,6 +520,35 @@ def unpack(rev, result):
     return before_dir
 
 
+def startup_cpu(env, cwd=ROOT, runs=STARTUP_RUNS):
+    """CPU seconds (user + system of the process and its children) of `flask --app wsgi
+    --help` from ``cwd``, each run and the median; or {"error": ...}."""
+    seconds = []
+    log_file = TMP / "startup.log"
+    for _ in range(runs):
+        with open(log_file, "wb") as err:
+            proc = subprocess.Popen(
+                ["flask", "--app", "wsgi", "--help"], cwd=cwd, env=env,
+                stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_die_with_parent,
+            )
+            deadline = time.monotonic() + 60
+            while True:  # wait4: the child's rusage, its own children's included
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            tail = log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["?"]
+            return {"error": f"exit status {proc.returncode}: {tail[0]}"}
+        seconds.append(round(usage.ru_utime + usage.ru_stime, 3))
+    return {"runs": seconds, "median": _median(seconds)}
+
+
 def _median(values):
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -636,7 +667,8 @@ def main(argv=None):
                         help="skip the side-by-side phase (ceiling, gunicorn, granian, peer)")
     parser.add_argument("--before", metavar="REV",
                         help="also serve the API as of this commit (git archive, same gunicorn "
-                             "settings, port+5) in the side-by-side rounds: before/after")
+                             "settings, port+5) in the side-by-side rounds, and measure its "
+                             "start-up and in-process CPU: before/after")
     parser.add_argument("--no-layers", action="store_true",
                         help="skip the in-process CPU measurement (python -m bench.layers)")
     args = parser.parse_args(argv)
@@ -894,6 +926,14 @@ def run(args):
     stop(bare_proc)
     stop(floor_proc)
     stop(jwks_proc)
+    if args.before and before_dir is None:
+        before_dir = unpack(args.before, result)
+    log(f"start-up: `flask --app wsgi --help`, {STARTUP_RUNS} runs")
+    result["startup_cpu_s"] = startup_cpu(server_env)
+    log(f"start-up CPU: {result['startup_cpu_s']}")
+    if before_dir is not None:
+        result["startup_cpu_before_s"] = startup_cpu(server_env, cwd=before_dir)
+        log(f"start-up CPU before ({args.before}): {result['startup_cpu_before_s']}")
     layers_env = {"BENCH_OTLP_PORT": str(args.port + 7), **server_env}
     if not args.no_layers:
         log("in-process CPU per request (python -m bench.layers --core)")
