@@ -180,6 +180,9 @@ def issue25_targets(result):
         >= factor x its floor."""
         measured, before, met = [], [], True
         for label, name, floor_name, before_name in pairs:
+            if rev and before_name:
+                old = _against_floor(cmp_, before_name, floor_name)
+                before.append(f"{label}{old[1] if old else missing}")
             found = _against_floor(cmp_, name, floor_name)
             if found is None:
                 measured.append(f"{label}{missing}")
@@ -188,10 +191,7 @@ def issue25_targets(result):
             ratio, text = found
             measured.append(f"{label}{text}")
             met &= ratio is not None and ratio >= factor
-            if rev and before_name:
-                old = _against_floor(cmp_, before_name, floor_name)
-                before.append(f"{label}{old[1] if old else missing}")
-        if rev and not before:
+        if rev and not any(before_name for *_, before_name in pairs):
             before.append("not measured (the API before is not served behind a proxy)")
         rows.append({"target": f"{target} >= {factor:.2f}x" + (" each" if len(pairs) > 1 else ""),
                      "measured": "; ".join(measured), "before": "; ".join(before) or None,
