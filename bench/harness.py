@@ -1,9 +1,9 @@
 """The benchmark harness behind bench/run: seed, serve with gunicorn as production does, load
 with wrk from a separate process, measure, and write bench/results/<date>.json and the report.
 
-Everything it starts (gunicorn for the API, the bare app and the floor app, the JWKS server,
-granian, uvicorn, wrk, py-spy) runs in its own process group and is stopped by id on exit, on
-an error and on SIGINT/SIGTERM.
+Everything it starts (gunicorn for the API, the API behind TRUSTED_PROXIES, the bare app and
+the floor app, the JWKS server, granian, uvicorn, wrk, py-spy) runs in its own process group
+and is stopped by id on exit, on an error and on SIGINT/SIGTERM.
 """
 
 import argparse
@@ -11,7 +11,6 @@ import json
 import os
 import platform
 import re
-import runpy
 import secrets
 import shutil
 import signal
@@ -27,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import report, seed  # noqa: E402
+from bench import report, seed, token_pool  # noqa: E402
+from bench.token_pool import TokenPool  # noqa: E402
 
 BENCH_DIR = ROOT / "bench"
 LUA = BENCH_DIR / "wrk" / "bench.lua"
@@ -44,8 +44,10 @@ SCENARIOS = (
     ("tasks_create", "6. POST /api/tasks"),
     ("signin", "7. POST /api/auth/signin (argon2id)"),
 )
+# The scenario runs were 6 s until issue 25's cases joined the side-by-side rounds: 4 s keeps
+# the whole run under 10 minutes (each run still sees >= 1,600 responses but for sign-in).
 FULL = {
-    "users": 1000, "tasks": 1_000_000, "heavy_tasks": 10_000, "duration_s": 6,
+    "users": 1000, "tasks": 1_000_000, "heavy_tasks": 10_000, "duration_s": 4,
     "warmup_s": 1, "rss_first": 10_000, "rss_total": 100_000, "rss_time_limit_s": 260,
     "compare_rounds": 3, "compare_s": 3,
 }
@@ -58,22 +60,36 @@ QUICK = {
 # "server" picks the process tree measured: bare/floor/api (gunicorn), granian (the API under
 # granian's WSGI server, 2 workers), peer (bench/peer_app.py on uvicorn, 2 workers).
 # The floor (bench/floor_app.py, issue 17) is bare Flask + one jwt.decode + one access line.
+# "distinct": every request a token never sent before in the run (bench/token_pool.py), so no
+# cache can help; "proxy": the API behind TRUSTED_PROXIES as behind nginx (issue 25), its
+# requests carrying X-Forwarded-For and X-Forwarded-Proto.
 COMPARE = (
     ("ceiling", "bare", "GET / (bare Flask, gunicorn)"),
     ("floor_hs256", "floor", "GET /api/protected HS256, the floor app on gunicorn"),
     ("protected_gunicorn", "api", "GET /api/protected HS256, the API on gunicorn"),
     ("floor_eddsa", "floor", "GET /api/protected-eddsa, the floor app (one EdDSA verify)"),
     ("protected_eddsa_gunicorn", "api", "GET /api/protected EdDSA, the API on gunicorn"),
+    ("floor_hs256_distinct", "floor", "the floor, HS256, a fresh token every request"),
+    ("protected_distinct_gunicorn", "api", "the API, HS256, a fresh token every request"),
+    ("floor_eddsa_distinct", "floor", "the floor, EdDSA, a fresh token every request"),
+    ("protected_eddsa_distinct_gunicorn", "api", "the API, EdDSA, a fresh token every request"),
+    ("protected_proxy_gunicorn", "proxy", "GET /api/protected HS256, the API behind a proxy"),
+    ("protected_eddsa_proxy_gunicorn", "proxy", "GET /api/protected EdDSA, behind a proxy"),
     ("protected_granian", "granian", "GET /api/protected HS256, the API on granian"),
     ("protected_peer", "peer", "GET /api/protected HS256, the FastAPI peer"),
     ("list_gunicorn", "api", "GET /api/tasks?limit=50, the API on gunicorn"),
-    ("list_granian", "granian", "GET /api/tasks?limit=50, the API on granian"),
+    # (list_granian went when issue 25's cases came: the list is database-bound on granian too)
     ("list_peer", "peer", "GET /api/tasks?limit=50, the FastAPI peer"),
     ("create_gunicorn", "api", "POST /api/tasks, the API on gunicorn"),
 )
 # With --before REV: the same routes served by the API as of that commit, for before/after.
-BEFORE_CASES = ("protected_gunicorn", "protected_eddsa_gunicorn", "list_gunicorn",
-                "create_gunicorn")
+BEFORE_CASES = ("protected_gunicorn", "protected_eddsa_gunicorn", "protected_distinct_gunicorn",
+                "protected_eddsa_distinct_gunicorn", "list_gunicorn", "create_gunicorn")
+# What nginx adds to every request it passes on (docker/nginx/default.conf.template), for the
+# "proxy" cases.
+PROXY_HEADERS = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+# `flask --app wsgi --help`, run this many times for its CPU time (issue 25: <= 1 s).
+STARTUP_RUNS = 5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 DEEP_PAGES = 100  # pages of 50 skipped: the deep page starts 5,000 tasks in
 PAGE = 50
@@ -200,8 +216,8 @@ def rss_kib(pid):
 
 # --- HTTP helpers for setup --------------------------------------------------------------
 
-def http(method, url, body=None, token=None):
-    headers = {"Accept": "application/json"}
+def http(method, url, body=None, token=None, headers=None):
+    headers = {"Accept": "application/json", **(headers or {})}
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -245,6 +261,8 @@ def walk_to_deep_page(base, token):
 # --- Better Auth-style EdDSA token and its JWKS ------------------------------------------
 
 def eddsa_token_and_jwks(issuer, subject, email):
+    """A Better Auth-style EdDSA token, the JWKS serving its key, and what minted it:
+    (token, jwks, {"key", "kid", "claims"}) for the distinct-token pool."""
     import jwt
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from jwt.algorithms import OKPAlgorithm
@@ -259,24 +277,48 @@ def eddsa_token_and_jwks(issuer, subject, email):
         "iat": now, "exp": now + 3600, "iss": issuer, "aud": issuer,
     }
     token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
-    return token, json.dumps({"keys": [jwk]})
+    return token, json.dumps({"keys": [jwk]}), {"key": key, "kid": kid, "claims": claims}
+
+
+def token_pools(secret, hs_token, signer, first_window):
+    """The distinct-token pools: HS256 with the claims of the sign-in token ``hs_token`` (the
+    API's own shape, which the floor accepts too), EdDSA with those of the same-token case;
+    each holding ``first_window`` tokens to start with (bench/token_pool.py tops them up)."""
+    import jwt
+
+    template = jwt.decode(hs_token, secret, algorithms=["HS256"])
+    pools = {"hs256": token_pool.hs256_pool(secret, template),
+             "eddsa": token_pool.eddsa_pool(signer["key"], signer["kid"], signer["claims"])}
+    for pool in pools.values():
+        pool.ensure(first_window)
+    return pools
 
 
 # --- wrk --------------------------------------------------------------------------------
 
 def run_wrk(url, requests, connections, duration_s, stop_after=0, timeout_s=10):
-    """One bounded wrk run from its own process; returns the parsed BENCHJSON summary."""
+    """One bounded wrk run from its own process; returns the parsed BENCHJSON summary.
+
+    requests: (method, path, token, body[, headers]) tuples. A token that is a TokenPool makes
+    the run send a fresh token from that pool with every request (one request type only).
+    """
     TMP.mkdir(parents=True, exist_ok=True)
     request_file = TMP / "requests.tsv"
-    request_file.write_text(
-        "".join(f"{m}\t{p}\t{t or ''}\t{b or ''}\n" for m, p, t, b in requests)
-    )
+    pool = next((r[2] for r in requests if isinstance(r[2], TokenPool)), None)
+    if pool is not None and len(requests) != 1:
+        raise ValueError("a distinct-token run sends one request type")
+    request_file.write_text("".join(_request_line(*r) for r in requests))
     threads = min(connections, 2)
     done_file = TMP / "wrk-threads-done"
     done_file.unlink(missing_ok=True)
-    env = dict(os.environ, BENCH_REQUESTS=str(request_file), BENCH_STOP_AFTER=str(stop_after),
-               BENCH_DONE_FILE=str(done_file))
     duration_s = max(1, round(duration_s))  # wrk takes whole seconds
+    env = dict(os.environ, BENCH_REQUESTS=str(request_file), BENCH_STOP_AFTER=str(stop_after),
+               BENCH_DONE_FILE=str(done_file), BENCH_THREADS=str(threads), BENCH_TOKENS="")
+    if pool is not None:
+        # More than any server here answers; what is not sent stays in the pool.
+        token_file = TMP / "tokens.txt"
+        offered = pool.write_window(token_file, token_pool.WINDOW_RPS * duration_s)
+        env["BENCH_TOKENS"] = str(token_file)
     cmd = [
         "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s",
         "--timeout", f"{timeout_s}s", "-s", str(LUA), url,
@@ -302,9 +344,25 @@ def run_wrk(url, requests, connections, duration_s, stop_after=0, timeout_s=10):
         rps=round(stats["responses"] / seconds, 1) if seconds else 0.0,
         p50_ms=round(stats["latency_us"]["p50"] / 1000, 2),
         p99_ms=round(stats["latency_us"]["p99"] / 1000, 2),
-        errors=stats["non2xx"] + sum(stats["socket_errors"].values()),
+        # A thread out of fresh tokens stopped early: the run is an error, not a number.
+        errors=(stats["non2xx"] + sum(stats["socket_errors"].values())
+                + stats["tokens_exhausted"]),
     )
+    if pool is not None:
+        pool.spend(stats["tokens_used"], threads, stats["tokens_exhausted"])
+        stats["tokens"] = {"offered": offered, "taken": sum(stats["tokens_used"]),
+                           "pool_left": pool.remaining()}
+        if stats["tokens_exhausted"]:
+            log(f"{pool.kind} tokens ran out: {offered} offered to this run, "
+                f"{stats['tokens_exhausted']} requests without one (counted as errors)")
     return stats
+
+
+def _request_line(method, path, token, body, headers=None):
+    """One line of bench.lua's request file; a TokenPool's place is the {token} marker."""
+    token = "{token}" if isinstance(token, TokenPool) else token or ""
+    extra = "|".join(f"{name}: {value}" for name, value in (headers or {}).items())
+    return f"{method}\t{path}\t{token}\t{body or ''}\t{extra}\n"
 
 
 def _interrupt_when_threads_done(proc, done_file, threads):
@@ -329,15 +387,14 @@ def ensure_database(pg, name):
 
 
 def gunicorn_settings(env):
-    """The settings gunicorn.conf.py yields under this environment, for the record."""
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return {k: conf[k] for k in ("workers", "threads", "worker_class", "keepalive", "timeout")}
+    """The settings gunicorn.conf.py yields under this environment, for the record. Read in a
+    fresh interpreter: the file imports config, whose settings are read once per process."""
+    keys = ("workers", "threads", "worker_class", "keepalive", "timeout", "forwarded_allow_ips")
+    code = ("import json, runpy; conf = runpy.run_path('gunicorn.conf.py'); "
+            f"print(json.dumps({{k: conf.get(k) for k in {keys!r}}}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ, **env),
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def measure_rss(master_pid, label):
@@ -402,8 +459,8 @@ def compare_phase(servers, cases, settings):
             )
             runs[name].append({k: stats[k] for k in (
                 "rps", "p50_ms", "p99_ms", "errors", "non2xx_by_status", "responses",
-                "server_cpu_ms_per_req")})
-            log(f"compare r{round_no + 1} {name:<25} {stats['rps']:>8.1f} req/s  "
+                "server_cpu_ms_per_req", "tokens") if k in stats})
+            log(f"compare r{round_no + 1} {name:<34} {stats['rps']:>8.1f} req/s  "
                 f"cpu {stats['server_cpu_ms_per_req']:.3f} ms/req  errors {stats['errors']}")
     summary = {}
     for name in names:
@@ -416,6 +473,82 @@ def compare_phase(servers, cases, settings):
             "errors": sum(r["errors"] for r in rows),
         }
     return summary
+
+
+def probe_distinct(api, floor, pools):
+    """One fresh token of each pool at the API and at the floor: each must answer 200."""
+    probes = {}
+    for kind, pool in pools.items():
+        floor_path = "/api/protected-eddsa" if kind == "eddsa" else "/api/protected"
+        for name, url in (("api", f"{api}/api/protected"), ("floor", f"{floor}{floor_path}")):
+            status, _, body = http("GET", url, token=pool.take())
+            probes[f"{name} {kind}"] = {"status": status, "body": body}
+            if status != 200:
+                raise RuntimeError(f"{name} answered {status} to a fresh {kind} token: {body}")
+    log("a fresh token of each pool is accepted by the API and the floor")
+    return probes
+
+
+def probe_proxy(proxy, token, env):
+    """The API behind TRUSTED_PROXIES must answer 200 and log the forwarded client address."""
+    status, _, body = http("GET", f"{proxy}/api/protected", token=token, headers=PROXY_HEADERS)
+    if status != 200:
+        raise RuntimeError(f"the API behind TRUSTED_PROXIES answered {status}: {body}")
+    client = PROXY_HEADERS["X-Forwarded-For"]
+    deadline = time.monotonic() + 5
+    while client not in (TMP / "api-proxy.log").read_text():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the API behind TRUSTED_PROXIES did not log {client} as the "
+                               "client: X-Forwarded-For was not applied")
+        time.sleep(0.1)
+    settings = gunicorn_settings(env)
+    log(f"API behind TRUSTED_PROXIES logs the client {client}; gunicorn forwarded_allow_ips "
+        f"{settings['forwarded_allow_ips']!r}")
+    return {"status": status, "headers": PROXY_HEADERS, "gunicorn": settings,
+            "env": {k: env[k] for k in ("TRUSTED_PROXIES", "TRUSTED_PROXY_ADDRESSES")}}
+
+
+def unpack(rev, result):
+    """The tree at ``rev`` in TMP/before (git archive), for --before."""
+    before_dir = TMP / "before"
+    shutil.rmtree(before_dir, ignore_errors=True)
+    before_dir.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(before_dir)], input=archive, check=True)
+    result["before"] = {"rev": subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True,
+        text=True).stdout.strip()}
+    return before_dir
+
+
+def startup_cpu(env, cwd=ROOT, runs=STARTUP_RUNS):
+    """CPU seconds (user + system of the process and its children) of `flask --app wsgi
+    --help` from ``cwd``, each run and the median; or {"error": ...}."""
+    seconds = []
+    log_file = TMP / "startup.log"
+    for _ in range(runs):
+        with open(log_file, "wb") as err:
+            proc = subprocess.Popen(
+                ["flask", "--app", "wsgi", "--help"], cwd=cwd, env=env,
+                stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_die_with_parent,
+            )
+            deadline = time.monotonic() + 60
+            while True:  # wait4: the child's rusage, its own children's included
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            tail = log_file.read_text(errors="replace").strip().splitlines()[-1:] or ["?"]
+            return {"error": f"exit status {proc.returncode}: {tail[0]}"}
+        seconds.append(round(usage.ru_utime + usage.ru_stime, 3))
+    return {"runs": seconds, "median": _median(seconds)}
 
 
 def _median(values):
@@ -521,7 +654,8 @@ def main(argv=None):
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("BENCH_PORT", "18700")),
         help="first of the 127.0.0.1 ports: API, +1 bare app, +2 JWKS, +3 granian, +4 peer, "
-             "+5 the API before (--before), +6 the floor app",
+             "+5 the API before (--before), +6 the floor app, +7 bench.layers' OTLP sink, "
+             "+8 the API behind TRUSTED_PROXIES",
     )
     parser.add_argument("--duration", type=float, help="seconds per measured run")
     parser.add_argument("--profile", action="store_true",
@@ -535,7 +669,8 @@ def main(argv=None):
                         help="skip the side-by-side phase (ceiling, gunicorn, granian, peer)")
     parser.add_argument("--before", metavar="REV",
                         help="also serve the API as of this commit (git archive, same gunicorn "
-                             "settings, port+5) in the side-by-side rounds: before/after")
+                             "settings, port+5) in the side-by-side rounds, and measure its "
+                             "start-up and in-process CPU: before/after")
     parser.add_argument("--no-layers", action="store_true",
                         help="skip the in-process CPU measurement (python -m bench.layers)")
     args = parser.parse_args(argv)
@@ -597,7 +732,7 @@ def run(args):
             f"(+ {result['seed']['vacuum_analyze_s']} s VACUUM ANALYZE): {result['seed']}")
 
     heavy_id = seed.heavy_user_id()
-    ed_token, jwks = eddsa_token_and_jwks(issuer, heavy_id, seed.user_email(0))
+    ed_token, jwks, signer = eddsa_token_and_jwks(issuer, heavy_id, seed.user_email(0))
     (TMP / "jwks.json").write_text(jwks)
     jwks_proc = start("jwks", [sys.executable, "-m", "bench.jwks_server", str(jwks_port),
                                str(TMP / "jwks.json")], server_env)
@@ -646,6 +781,12 @@ def run(args):
         if status != 200:
             raise RuntimeError(f"the floor app answered {status} to {path}: {body}")
     log(f"floor app (pid {floor_proc.pid}) answers 200 with both tokens")
+    pools = {}
+    if not args.no_compare:
+        pools = token_pools(secret, hs_token, signer, token_pool.WINDOW_RPS * settings["compare_s"])
+        log("distinct-token pools: minted " + ", ".join(
+            f"{len(pool.tokens):,} {pool.kind} in {pool.mint_s} s" for pool in pools.values()))
+        result["distinct_probe"] = probe_distinct(api, floor, pools)
 
     mix = [r for name in ("health", "protected_hs256", "protected_eddsa", "tasks_first_page",
                           "tasks_deep_page", "tasks_create") for r in requests[name][1]]
@@ -697,40 +838,51 @@ def run(args):
             "uvicorn", "bench.peer_app:app", "--workers", "2", "--loop", "uvloop", "--http",
             "httptools", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1",
             "--port", str(peer_port)], server_env)
+        # The API again, as behind nginx: ProxyFix on, gunicorn's forwarded_allow_ips derived
+        # from TRUSTED_PROXY_ADDRESSES by gunicorn.conf.py.
+        proxy_port = args.port + 8
+        proxy = f"http://127.0.0.1:{proxy_port}"
+        proxy_env = dict(server_env, GUNICORN_BIND=f"127.0.0.1:{proxy_port}",
+                         TRUSTED_PROXIES="1", TRUSTED_PROXY_ADDRESSES="127.0.0.1")
+        proxy_proc = start("api-proxy", ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                           proxy_env)
         wait_http(f"{granian}/health")
         wait_http(f"{peer}/health")
+        wait_http(f"{proxy}/health")
+        result["proxy"] = probe_proxy(proxy, hs_token, proxy_env)
         servers = {"bare": (bare, bare_proc.pid), "floor": (floor, floor_proc.pid),
                    "api": (api, api_proc.pid), "granian": (granian, granian_proc.pid),
-                   "peer": (peer, peer_proc.pid)}
+                   "peer": (peer, peer_proc.pid), "proxy": (proxy, proxy_proc.pid)}
         before_proc = None
         if args.before:
-            before_dir = TMP / "before"
-            shutil.rmtree(before_dir, ignore_errors=True)
-            before_dir.mkdir(parents=True)
-            archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, check=True,
-                                     capture_output=True).stdout
-            subprocess.run(["tar", "-x", "-C", str(before_dir)], input=archive, check=True)
+            before_dir = unpack(args.before, result)
             before_url = f"http://127.0.0.1:{args.port + 5}"
             before_proc = start("before", ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
                                 dict(server_env, GUNICORN_BIND=f"127.0.0.1:{args.port + 5}"),
                                 cwd=before_dir)
             wait_http(f"{before_url}/health")
             servers["before"] = (before_url, before_proc.pid)
-            result["before"] = {"rev": subprocess.run(
-                ["git", "rev-parse", "--short", args.before], cwd=ROOT, capture_output=True,
-                text=True).stdout.strip()}
         protected = [("GET", "/api/protected", hs_token, None)]
         page = [("GET", f"/api/tasks?limit={PAGE}", hs_token, None)]
+        hs_pool, ed_pool = pools["hs256"], pools["eddsa"]
         cases = {
             "ceiling": ("bare", [("GET", "/", None, None)]),
             "floor_hs256": ("floor", protected),
             "protected_gunicorn": ("api", protected),
             "floor_eddsa": ("floor", [("GET", "/api/protected-eddsa", ed_token, None)]),
             "protected_eddsa_gunicorn": ("api", [("GET", "/api/protected", ed_token, None)]),
+            "floor_hs256_distinct": ("floor", [("GET", "/api/protected", hs_pool, None)]),
+            "protected_distinct_gunicorn": ("api", [("GET", "/api/protected", hs_pool, None)]),
+            "floor_eddsa_distinct": ("floor", [("GET", "/api/protected-eddsa", ed_pool, None)]),
+            "protected_eddsa_distinct_gunicorn": (
+                "api", [("GET", "/api/protected", ed_pool, None)]),
+            "protected_proxy_gunicorn": (
+                "proxy", [("GET", "/api/protected", hs_token, None, PROXY_HEADERS)]),
+            "protected_eddsa_proxy_gunicorn": (
+                "proxy", [("GET", "/api/protected", ed_token, None, PROXY_HEADERS)]),
             "protected_granian": ("granian", protected),
             "protected_peer": ("peer", protected),
             "list_gunicorn": ("api", page),
-            "list_granian": ("granian", page),
             "list_peer": ("peer", page),
             "create_gunicorn": ("api", [("POST", "/api/tasks", writer_token,
                                          '{"title": "Bench task", "description": "Paired."}')]),
@@ -738,14 +890,22 @@ def run(args):
         if before_proc is not None:
             for name in BEFORE_CASES:
                 cases[name.replace("_gunicorn", "_before")] = ("before", cases[name][1])
-        for server, reqs in cases.values():  # warm every worker of every server
-            run_wrk(servers[server][0], reqs, 16, settings["warmup_s"])
+        # Warm every worker of every server: one run per server of all its cases' requests in
+        # turn. A distinct-token case shares its route and server with a same-token one warmed
+        # here, and its tokens are kept for the measured rounds.
+        for server, (url, _) in servers.items():
+            warm = [r for case_server, reqs in cases.values() if case_server == server
+                    for r in reqs if not isinstance(r[2], TokenPool)]
+            if warm:
+                run_wrk(url, warm, 16, settings["warmup_s"])
         wait_idle([m for _, m in servers.values()])
         log(f"side by side: {settings['compare_rounds']} alternating rounds of "
             f"{settings['compare_s']} s per case at 16 connections")
         result["compare"] = compare_phase(servers, cases, settings)
+        result["token_pools"] = {kind: pool.summary() for kind, pool in pools.items()}
         stop(granian_proc)
         stop(peer_proc)
+        stop(proxy_proc)
         if before_proc is not None:
             stop(before_proc)
 
@@ -770,20 +930,29 @@ def run(args):
     stop(bare_proc)
     stop(floor_proc)
     stop(jwks_proc)
+    if args.before and before_dir is None:
+        before_dir = unpack(args.before, result)
+    log(f"start-up: `flask --app wsgi --help`, {STARTUP_RUNS} runs")
+    result["startup_cpu_s"] = startup_cpu(server_env)
+    log(f"start-up CPU: {result['startup_cpu_s']}")
+    if before_dir is not None:
+        result["startup_cpu_before_s"] = startup_cpu(server_env, cwd=before_dir)
+        log(f"start-up CPU before ({args.before}): {result['startup_cpu_before_s']}")
+    layers_env = {"BENCH_OTLP_PORT": str(args.port + 7), **server_env}
     if not args.no_layers:
         log("in-process CPU per request (python -m bench.layers --core)")
-        result["in_process_us"], error = in_process_cpu(server_env)
+        result["in_process_us"], error = in_process_cpu(layers_env)
         if error:
             result["in_process_error"] = error
         log(f"in-process: {result['in_process_us'] or error}")
         if before_dir is not None:
             # This tree's layers.py (it copes with older trees) measuring the API as of --before.
             (before_dir / "bench").mkdir(exist_ok=True)
-            for name in ("__init__.py", "layers.py", "bare_app.py"):
+            for name in ("__init__.py", "layers.py", "bare_app.py", "token_pool.py"):
                 if name != "__init__.py" or not (before_dir / "bench" / name).exists():
                     shutil.copy2(BENCH_DIR / name, before_dir / "bench" / name)
             log(f"in-process CPU per request of the API before ({args.before})")
-            result["in_process_before_us"], error = in_process_cpu(server_env, cwd=before_dir)
+            result["in_process_before_us"], error = in_process_cpu(layers_env, cwd=before_dir)
             if error:
                 result["in_process_before_error"] = error
             log(f"in-process before: {result['in_process_before_us'] or error}")

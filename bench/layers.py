@@ -8,6 +8,13 @@ On PostgreSQL it also measures the Better Auth session check (issue 20) on a cac
 side with the same frontend token on an app without it, against ``<name>_better_auth`` on the
 same server (made if missing, with the columns Better Auth creates and one live session).
 
+"Distinct tokens" (issue 25) sends a fresh HS256 token with every request (the local account's
+token with a new jti, minted before the timed loop), so a verified-token cache never hits: the
+in-process cost of a miss, beside "as shipped" (the same token every request: a hit).
+
+A case that takes a layer out finds it in the app first; if the layer is not there (the app was
+restructured), the case is skipped with the reason on stderr, and the other cases still run.
+
 Each line is the best of several batches of CPU time (time.process_time) per request through
 the WSGI app without gunicorn, so a busy machine moves it far less than req/s. Removing a layer,
 or putting back one the app has dropped (the per-request revocation query, the cookie session),
@@ -49,8 +56,14 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app  # noqa: E402
 BATCH, BATCHES = 1000, 6
 
 
+class LayerMissing(Exception):
+    """What a case would take out (or measure) is not in this app: the case is skipped."""
+
+
 def cpu_us_per_request(app, path, headers=None, batch=BATCH, batches=BATCHES, method="GET",
-                       json=None):
+                       json=None, tokens=None):
+    """CPU us per request, best batch. ``tokens``: an iterator of bearer tokens, one taken per
+    request (never one twice), replacing the Authorization header."""
     environ = EnvironBuilder(path=path, headers=headers or {}, method=method,
                              json=json).get_environ()
     body_bytes = environ["wsgi.input"].read()
@@ -58,6 +71,8 @@ def cpu_us_per_request(app, path, headers=None, batch=BATCH, batches=BATCHES, me
     def fresh():
         env = dict(environ)
         env["wsgi.input"] = io.BytesIO(body_bytes)
+        if tokens is not None:
+            env["HTTP_AUTHORIZATION"] = f"Bearer {next(tokens)}"
         return env
 
     for _ in range(min(batch, 200)):
@@ -75,19 +90,35 @@ def cpu_us_per_request(app, path, headers=None, batch=BATCH, batches=BATCHES, me
 
 
 def make_app(**overrides):
+    import logging
+
     from ironmind_api import create_app
 
     app = create_app(**overrides)
-    # Access lines go to a file, as under gunicorn with stdout redirected.
-    app.extensions["log_handler"].setStream(open(os.devnull, "w"))  # noqa: SIM115
+    # Access lines go to a file, as under gunicorn with stdout redirected: the app's JSON
+    # handler (app.extensions["log_handler"], else every stream handler on the root logger).
+    handler = app.extensions.get("log_handler")
+    handlers = [handler] if handler is not None else [
+        h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)
+    ]
+    for handler in handlers:
+        handler.setStream(open(os.devnull, "w"))  # noqa: SIM115
     return app
 
 
 def without_cors(app):
-    app.after_request_funcs[None] = [
-        f for f in app.after_request_funcs[None] if "flask_cors" not in f.__module__
-    ]
+    """flask-cors' after_request dropped; LayerMissing if the app has none (e.g. CORS is
+    consulted from another hook only when an Origin is sent)."""
+    hooks = app.after_request_funcs.get(None, [])
+    kept = [f for f in hooks if "flask_cors" not in _module_of(f)]
+    if len(kept) == len(hooks):
+        raise LayerMissing("no flask-cors after_request hook in the app")
+    app.after_request_funcs[None] = kept
     return app
+
+
+def _module_of(func):
+    return getattr(getattr(func, "func", func), "__module__", "") or ""
 
 
 def with_cookie_session(app):
@@ -161,7 +192,8 @@ def traced_app():
 
 SESSION_OFF = "GET /api/protected, frontend token with sid (session check off)"
 SESSION_ON = "  with the Better Auth session check (BETTER_AUTH_DATABASE_URL), cache hit"
-CORE = ("bare Flask app (ceiling)", "GET /health", "GET /api/protected (as shipped)",
+DISTINCT = "  with distinct tokens (a fresh HS256 token every request: no cache hit)"
+CORE = ("bare Flask app (ceiling)", "GET /health", "GET /api/protected (as shipped)", DISTINCT,
         METRICS_OFF, "GET /api/tasks?limit=50", "POST /api/tasks", SESSION_OFF, SESSION_ON)
 BETTER_AUTH_TABLES = (
     # The columns Better Auth 1.7 creates with the admin plugin (tests/interop make the real
@@ -230,16 +262,18 @@ def session_cases(path):
 
 
 def main(argv=None):
-    """``--core``: only the ceiling, /health, protected (as shipped, metrics off, tracing on),
-    list and create; ``--json``: print {case: us} as JSON (bench/run uses both); ``--smoke``:
-    20 requests per case, once (numbers meaningless)."""
+    """``--core``: only the ceiling, /health, protected (as shipped, distinct tokens, metrics
+    off, tracing on), list, create and the session check; ``--json``: print {case: us} as JSON
+    (bench/run uses both); ``--smoke``: 20 requests per case, once (numbers meaningless)."""
     import json
     import logging
 
     argv = sys.argv[1:] if argv is None else argv
 
+    import jwt
     from flask_jwt_extended import create_access_token
 
+    from bench import token_pool
     from bench.bare_app import app as bare
     from ironmind_api.auth import revocation
 
@@ -250,14 +284,41 @@ def main(argv=None):
     auth = {"Authorization": f"Bearer {token}"}
     path = "/api/protected"
     synced(base, path, auth)
+    smoke = "--smoke" in argv  # a check that every case runs: 20 requests each, one round
+    core = "--core" in argv
+    rounds = 1 if smoke else BATCHES
+    # The distinct-token case: per round a warm-up (<= 200) and a batch, each request a token
+    # of the same shape as `token`, never sent before.
+    secret = os.environ["BETTER_AUTH_SECRET"]
+    per_round = 40 if smoke else min(BATCH, 200) + BATCH
+    fresh_tokens = iter(token_pool.mint_hs256(
+        secret, jwt.decode(token, secret, algorithms=["HS256"]), int(time.time()), 0,
+        rounds * per_round))
     access_log = logging.getLogger("ironmind_api.access")
-    is_revoked = revocation.is_revoked
+    is_revoked = getattr(revocation, "any_revoked", None)
 
     def no_revocation_check():
-        revocation.is_revoked = lambda claims: False
+        revocation.any_revoked = lambda keys: False
 
     def no_access_line():
         access_log.disabled = True
+
+    def optional(name, build, *rest):
+        """A case whose layer may be gone: (name, app, ...), or None with the reason printed."""
+        if core and name not in CORE:
+            return None
+        try:
+            return (name, build(), *rest)
+        except LayerMissing as why:
+            print(f"[layers] skipped {name.strip()!r}: {why}", file=sys.stderr)
+            return None
+
+    def needs(found, why):
+        def check():
+            if not found:
+                raise LayerMissing(why)
+            return base
+        return check
 
     with base.app_context():
         _seed_tasks("bench-subject", 60)
@@ -268,13 +329,20 @@ def main(argv=None):
         ("bare Flask app (ceiling)", bare, "/", None, None),
         ("GET /health", base, "/health", None, None),
         ("GET /api/protected (as shipped)", base, path, auth, None),
+        # An app of its own: the misses must not evict the shipped case's one token.
+        (DISTINCT, make_app(), path, auth, None, {"tokens": fresh_tokens}),
         ("  with the per-request revocation query (REVOCATION_LISTEN=false)",
          make_app(REVOCATION_LISTEN=False), path, auth, None),
         ("  with Flask's cookie session opened again",
          with_cookie_session(make_app()), path, auth, None),
-        ("  without the JSON access line", base, path, auth, no_access_line),
-        ("  without flask-cors' after_request", without_cors(make_app()), path, auth, None),
-        ("  without any revocation check", base, path, auth, no_revocation_check),
+        optional("  without the JSON access line", needs(
+            "ironmind_api.access" in logging.Logger.manager.loggerDict,
+            "no ironmind_api.access logger"), path, auth, no_access_line),
+        optional("  without flask-cors' after_request", lambda: without_cors(make_app()),
+                 path, auth, None),
+        optional("  without any revocation check", needs(
+            is_revoked is not None, "no ironmind_api.auth.revocation.any_revoked"),
+            path, auth, no_revocation_check),
         ("  with Flask's own JSON provider again", with_flask_json(make_app()), path, auth, None),
         (METRICS_OFF, make_app(METRICS_ENABLED=False), path, auth, None),
         ("GET /api/tasks?limit=50", base, "/api/tasks?limit=50", auth, None, page),
@@ -282,18 +350,18 @@ def main(argv=None):
         # A positive answer is reused for 1 s: a batch (~0.3 s) pays one query at most.
         *session_cases(path),
     ]
-    if "--core" in argv:
+    cases = [case for case in cases if case is not None]
+    if core:
         cases = [case for case in cases if case[0] in CORE]
     # Round robin, best batch per case: drift on a shared machine hits every case alike.
     # The revocation check and the access logger are shared by every app: set per case.
     best = {name: float("inf") for name, *_ in cases}
 
-    smoke = "--smoke" in argv  # a check that every case runs: 20 requests each, one round
-
     def measure(cases):
-        for _ in range(1 if smoke else BATCHES):
+        for _ in range(rounds):
             for name, app, case_path, headers, switch, *extra in cases:
-                revocation.is_revoked = is_revoked
+                if is_revoked is not None:
+                    revocation.any_revoked = is_revoked
                 access_log.disabled = False
                 if switch:
                     switch()
@@ -302,7 +370,8 @@ def main(argv=None):
                     kwargs["batch"] = 20
                 us = cpu_us_per_request(app, case_path, headers, batches=1, **kwargs)
                 best[name] = min(best.get(name, float("inf")), us)
-        revocation.is_revoked = is_revoked
+        if is_revoked is not None:
+            revocation.any_revoked = is_revoked
         access_log.disabled = False
 
     measure(cases)

@@ -117,6 +117,16 @@ COMPARE_TITLES = {
     "floor_eddsa": "`GET /api/protected-eddsa`, the floor app (one EdDSA verify), gunicorn",
     "protected_gunicorn": "`GET /api/protected` HS256, the API on gunicorn",
     "protected_eddsa_gunicorn": "`GET /api/protected` EdDSA via JWKS, the API on gunicorn",
+    "floor_hs256_distinct": "the floor app, HS256, a fresh token every request",
+    "floor_eddsa_distinct": "the floor app, EdDSA, a fresh token every request",
+    "protected_distinct_gunicorn": "`GET /api/protected` HS256, a fresh token every request, "
+                                   "the API on gunicorn",
+    "protected_eddsa_distinct_gunicorn": "`GET /api/protected` EdDSA, a fresh token every "
+                                         "request, the API on gunicorn",
+    "protected_proxy_gunicorn": "`GET /api/protected` HS256, the API behind TRUSTED_PROXIES "
+                                "(X-Forwarded-For/-Proto sent), gunicorn",
+    "protected_eddsa_proxy_gunicorn": "`GET /api/protected` EdDSA, the API behind "
+                                      "TRUSTED_PROXIES, gunicorn",
     "protected_granian": "`GET /api/protected` HS256, the API on granian (WSGI, 2 workers)",
     "protected_peer": "`GET /api/protected` HS256, FastAPI peer (uvicorn, 2 workers)",
     "list_gunicorn": "`GET /api/tasks?limit=50`, the API on gunicorn",
@@ -125,6 +135,9 @@ COMPARE_TITLES = {
     "create_gunicorn": "`POST /api/tasks`, the API on gunicorn",
     "protected_before": "`GET /api/protected` HS256, the API before (`--before`), gunicorn",
     "protected_eddsa_before": "`GET /api/protected` EdDSA, the API before, gunicorn",
+    "protected_distinct_before": "`GET /api/protected` HS256, fresh tokens, the API before",
+    "protected_eddsa_distinct_before": "`GET /api/protected` EdDSA, fresh tokens, the API "
+                                       "before",
     "list_before": "`GET /api/tasks?limit=50`, the API before, gunicorn",
     "create_before": "`POST /api/tasks`, the API before, gunicorn",
 }
@@ -132,6 +145,128 @@ COMPARE_TITLES = {
 
 FLOOR = "bare Flask + one HS256 `jwt.decode` + one JSON access line"
 IN_PROCESS_PROTECTED = "GET /api/protected (as shipped)"
+IN_PROCESS_DISTINCT = "  with distinct tokens (a fresh HS256 token every request: no cache hit)"
+
+
+def _against_floor(cmp_, name, floor_name):
+    """(req/s ratio, text) of one side-by-side case over its floor's, or None if either is
+    missing. The CPU ratio is the floor's CPU per request over the case's: like the req/s
+    ratio, above 1 means the case does less work per request than the floor."""
+    stat, floor = cmp_.get(name), cmp_.get(floor_name)
+    if not stat or not floor:
+        return None
+    ratio = _ratio(stat["rps"], floor["rps"])
+    cpu, floor_cpu = stat["server_cpu_ms_per_req"], floor["server_cpu_ms_per_req"]
+    text = (f"{ratio}x req/s ({stat['rps']:.0f} vs {floor['rps']:.0f}), "
+            f"CPU {_ratio(floor_cpu, cpu)}x ({cpu} vs {floor_cpu} ms/request)")
+    errors = stat["errors"] + floor["errors"]
+    if errors:
+        text += f"; {errors} error responses"
+        ratio = None  # a run with errors measures nothing
+    return ratio, text
+
+
+def issue25_targets(result):
+    """Issue 25's targets, one row per target: measured, the API at --before, met."""
+    cmp_ = result.get("compare") or {}
+    rev = (result.get("before") or {}).get("rev")
+    missing = ("not measured (not in this run's side-by-side rounds)" if cmp_ else
+               "not measured (no side-by-side phase: --no-compare)")
+    rounds = len(next(iter(cmp_.values()))["runs"]) if cmp_ else 0
+    rows = []
+
+    def ratio_row(target, factor, pairs):
+        """pairs: (label, case, floor case, the case before or None); met if every case is
+        >= factor x its floor."""
+        measured, before, met = [], [], True
+        for label, name, floor_name, before_name in pairs:
+            if rev and before_name:
+                old = _against_floor(cmp_, before_name, floor_name)
+                before.append(f"{label}{old[1] if old else missing}")
+            found = _against_floor(cmp_, name, floor_name)
+            if found is None:
+                measured.append(f"{label}{missing}")
+                met = False
+                continue
+            ratio, text = found
+            measured.append(f"{label}{text}")
+            met &= ratio is not None and ratio >= factor
+        if rev and not any(before_name for *_, before_name in pairs):
+            before.append("not measured (the API before is not served behind a proxy)")
+        rows.append({"target": f"{target} >= {factor:.2f}x" + (" each" if len(pairs) > 1 else ""),
+                     "measured": "; ".join(measured), "before": "; ".join(before) or None,
+                     "met": met})
+
+    ratio_row("`/api/protected` HS256, same token, vs the floor (req/s ratio, c=16)", 1.10,
+              [("", "protected_gunicorn", "floor_hs256", "protected_before")])
+    ratio_row("`/api/protected` EdDSA, same token, vs the EdDSA floor", 1.20,
+              [("", "protected_eddsa_gunicorn", "floor_eddsa", "protected_eddsa_before")])
+    ratio_row("the same two behind TRUSTED_PROXIES (X-Forwarded-For/-Proto, as behind nginx)",
+              1.00, [("HS256: ", "protected_proxy_gunicorn", "floor_hs256", None),
+                     ("EdDSA: ", "protected_eddsa_proxy_gunicorn", "floor_eddsa", None)])
+    ratio_row("`/api/protected` HS256 and EdDSA, distinct tokens (a fresh one every request), "
+              "vs their floors with distinct tokens", 0.85,
+              [("HS256: ", "protected_distinct_gunicorn", "floor_hs256_distinct",
+                "protected_distinct_before"),
+               ("EdDSA: ", "protected_eddsa_distinct_gunicorn", "floor_eddsa_distinct",
+                "protected_eddsa_distinct_before")])
+
+    target = "in-process CPU per request, `/api/protected`, cache hit (`bench.layers --core`)"
+    in_process = result.get("in_process_us") or {}
+    hit = in_process.get(IN_PROCESS_PROTECTED)
+    if hit is None:
+        why = result.get("in_process_error") or "--no-layers, or no protected case"
+        rows.append({"target": f"{target} <= 150 us", "measured": f"not measured ({why})",
+                     "before": None, "met": False})
+    else:
+        def hit_and_miss(figures):
+            miss = figures.get(IN_PROCESS_DISTINCT)
+            return (f"{figures.get(IN_PROCESS_PROTECTED)} us (the same token every request)"
+                    + (f"; distinct tokens {miss} us" if miss is not None else ""))
+
+        before = None
+        if rev:
+            old = result.get("in_process_before_us") or {}
+            before = (hit_and_miss(old) if IN_PROCESS_PROTECTED in old else
+                      f"not measured ({result.get('in_process_before_error', 'no case')})")
+        rows.append({"target": f"{target} <= 150 us",
+                     "measured": f"{hit_and_miss(in_process)}; bare Flask "
+                                 f"{in_process.get('bare Flask app (ceiling)')} us",
+                     "before": before, "met": hit <= 150})
+
+    cpu = {name: (cmp_.get(f"{name}_gunicorn") or {}) for name in ("list", "create")}
+    target = "server CPU per request, list (50) and create (c=16, gunicorn) <= 1.8 ms each"
+    if not all(cpu.values()):
+        rows.append({"target": target, "measured": missing, "before": None, "met": False})
+    else:
+        errors = sum(stat["errors"] for stat in cpu.values())
+        measured = (f"list {cpu['list']['server_cpu_ms_per_req']} ms, create "
+                    f"{cpu['create']['server_cpu_ms_per_req']} ms (medians, rounds: {rounds})"
+                    + (f"; {errors} error responses" if errors else ""))
+        before = None
+        if rev:
+            old = {name: cmp_.get(f"{name}_before") for name in ("list", "create")}
+            before = ", ".join(f"{name} {stat['server_cpu_ms_per_req']} ms" if stat else
+                               f"{name} not served" for name, stat in old.items())
+        rows.append({"target": target, "measured": measured, "before": before,
+                     "met": not errors and all(stat["server_cpu_ms_per_req"] <= 1.8
+                                               for stat in cpu.values())})
+
+    target = ("`flask --app wsgi --help`, CPU (user + system, with children; median of "
+              "5 runs, production env) <= 1.0 s")
+    startup = result.get("startup_cpu_s")
+
+    def startup_text(figures):
+        if not figures:
+            return "not measured"
+        if "error" in figures:
+            return f"not measured ({figures['error']})"
+        return f"{figures['median']} s (runs: {', '.join(map(str, figures['runs']))})"
+
+    rows.append({"target": target, "measured": startup_text(startup),
+                 "before": startup_text(result.get("startup_cpu_before_s")) if rev else None,
+                 "met": bool(startup) and "median" in startup and startup["median"] <= 1.0})
+    return rows
 
 
 def _in_process_protected(in_process):
@@ -346,7 +481,8 @@ def _compare(result):
     settings = result["settings"]
     ceiling = cmp_.get("ceiling")
     out = [
-        "### Side by side: ceiling, floor, the API on gunicorn and granian, the FastAPI peer",
+        "### Side by side: ceiling, floor, the API (gunicorn, behind TRUSTED_PROXIES, granian), "
+        "the FastAPI peer",
         "",
         f"{settings.get('compare_rounds')} rounds; in each, every row ran once for "
         f"{settings.get('compare_s')} s at 16 connections, the order rotating from round to "
@@ -375,6 +511,9 @@ def _compare(result):
                 "|---|---:|---:|---:|---:|---:|"]
         for route, label in (("protected", "`GET /api/protected` HS256"),
                              ("protected_eddsa", "`GET /api/protected` EdDSA"),
+                             ("protected_distinct", "`GET /api/protected` HS256, fresh tokens"),
+                             ("protected_eddsa_distinct",
+                              "`GET /api/protected` EdDSA, fresh tokens"),
                              ("list", "`GET /api/tasks?limit=50`"),
                              ("create", "`POST /api/tasks`")):
             b, a = cmp_.get(f"{route}_before"), cmp_.get(f"{route}_gunicorn")
@@ -421,14 +560,21 @@ def _verdict(met):
 
 
 def target_lines(result):
-    """Issue 17's rows (against the floor) first, then issue 21's, issue 11's and issue 7's."""
+    """Issue 25's rows first, then issue 17's (against the floor), 21's, 11's and 7's."""
+    rev = (result.get("before") or {}).get("rev")
     return [f"{_verdict(r['met'])} {r['target']}: {r['measured']}"
-            for r in floor_targets(result) + observability_targets(result)
-            + lean_targets(result) + targets(result)]
+            + (f" | before (`{rev}`): {r['before']}" if r.get("before") else "")
+            for r in issue25_targets(result) + floor_targets(result)
+            + observability_targets(result) + lean_targets(result) + targets(result)]
 
 
-def _target_table(rows):
+def _target_table(rows, before=None):
+    """The rows as a Markdown table; with ``before`` (a revision) a column of its values."""
     cell = {None: "info", True: "**yes**", False: "**NO**"}
+    if before:
+        return ([f"| target | measured | before (`{before}`) | met? |", "|---|---|---|---|"]
+                + [f"| {r['target']} | {r['measured']} | {r.get('before') or ''} | "
+                   f"{cell[r['met']]} |" for r in rows])
     return (["| target | measured | met? |", "|---|---|---|"]
             + [f"| {r['target']} | {r['measured']} | {cell[r['met']]} |" for r in rows])
 
@@ -448,21 +594,35 @@ def markdown(result, json_path, chart_name):
         f"Whole run {result['elapsed_s']} s. Raw numbers: `{json_path}`."
         + (f" Note: {result['label']}" if result.get("label") else ""),
         "",
-        "### Targets: issue 17, the API against the floor",
+        "### Targets: issue 25, the request path past the floor",
         "",
         "The floor (`bench/floor_app.py`) is the least `GET /api/protected` the contract "
         f"allows: {FLOOR} (python-json-logger's orjson formatter on stdout, as the API's), or "
         "one EdDSA verify with a key built once from the run's JWKS. It runs under the same "
-        "gunicorn.conf.py in the same alternating rounds as the API"
-        + (f"; \"before\" is the API at `{result['before']['rev']}` (`--before`), in the same "
-           "rounds" if result.get("before") else "")
+        "gunicorn.conf.py in the same alternating rounds as the API "
+        f"(rounds: {result['settings'].get('compare_rounds')}, each case "
+        f"{result['settings'].get('compare_s')} s at 16 connections; medians). "
+        "\"Same token\": every request carries one token, as a client reusing its token does; "
+        "\"distinct tokens\": every request a token never sent before in the run "
+        "(`bench/token_pool.py`), so no cache can help, at the floor as at the API. \"Behind "
+        "TRUSTED_PROXIES\": the API served again with `TRUSTED_PROXIES=1 "
+        "TRUSTED_PROXY_ADDRESSES=127.0.0.1`, its requests carrying `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` as nginx's do; the floor reads neither. Each ratio is req/s over "
+        "the floor's, then \"CPU\": the floor's server CPU per request over the API's (above 1: "
+        "the API does less work per request than the floor), which moves less with machine "
+        "load than req/s"
+        + (f". \"Before\" is the API at `{result['before']['rev']}` (`--before`), in the same "
+           "rounds and from the same tree's `bench.layers`" if result.get("before") else "")
         + ".",
         "",
-        *_target_table(floor_targets(result)),
+        *_target_table(issue25_targets(result),
+                       before=(result.get("before") or {}).get("rev")),
         "",
-        "### Targets: issue 21, what metrics and tracing cost",
+        *_token_pools(result),
+        "### Earlier targets: issue 17 (the API against the floor) and issue 21 (metrics, "
+        "tracing)",
         "",
-        *_target_table(observability_targets(result)),
+        *_target_table(floor_targets(result) + observability_targets(result)),
         "",
         "### Earlier targets (issue 11: against bare Flask; issue 7)",
         "",
@@ -501,6 +661,25 @@ def markdown(result, json_path, chart_name):
     out += _explain(result)
     out += _profile(result)
     return "\n".join(out) + "\n"
+
+
+def _token_pools(result):
+    """One sentence on the distinct-token pools: minted, spent, how long, none short."""
+    pools = result.get("token_pools")
+    if not pools:
+        return []
+    names = {"hs256": "HS256", "eddsa": "EdDSA"}
+    parts = [f"{names.get(kind, kind)}: {p['minted']:,} minted in {p['mint_s']} s, "
+             f"{p['spent']:,} spent"
+             + ("" if p.get("all_distinct", True) else " (**some alike**)")
+             for kind, p in pools.items()]
+    short = sum(p["runs_out_of_tokens"] for p in pools.values())
+    proxy = (result.get("proxy") or {}).get("gunicorn", {}).get("forwarded_allow_ips")
+    return [f"Distinct tokens ({'; '.join(parts)}): "
+            + ("no run ran short of them." if not short else
+               f"**{short} requests found their thread's tokens spent** (counted as errors).")
+            + (f" Behind TRUSTED_PROXIES, gunicorn's forwarded_allow_ips was `{proxy}`."
+               if proxy is not None else ""), ""]
 
 
 def _rows(result, name, title):
