@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from config import config_from_env, finalize
+from config import config_from_env, finalize, finalize_database
 
 from . import metrics, migration_check, openapi, tracing
 from .auth import better_auth_sessions, passwords, revocation, tokens
@@ -26,6 +26,7 @@ def create_app(config_class=None, **overrides):
     app.config.from_object(config_class or config_from_env())
     app.config.update(overrides)
     finalize(app.config)
+    finalize_database(app.config)
     configure_logging(app)
     configure_http(app)
     register_extensions(app)
