@@ -9,10 +9,11 @@ from .auth import better_auth_sessions, passwords, revocation, tokens
 from .cli import register_commands
 from .db import close_session, db
 from .errors import register_error_handlers
-from .extensions import api, cors, jwt, migrate
+from .extensions import cors, jwt, migrate
 from .http import access_log, headers, parsing, proxies, ratelimit, sessions
 from .http.json import OrjsonProvider
 from .logs import configure_logging
+from .openapi import api
 
 
 def create_app(config_class=None, **overrides):

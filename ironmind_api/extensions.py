@@ -6,12 +6,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 
-from .openapi import Api
-
 migrate = Migrate()
 # Issues the API's own access and refresh tokens; auth/tokens.py verifies every token.
 jwt = JWTManager()
 cors = CORS()
-api = Api()
 # Keyed by request.remote_addr, which ProxyFix rewrites only when TRUSTED_PROXIES says so.
 limiter = Limiter(key_func=get_remote_address)
