@@ -11,7 +11,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from . import migration_check
 from .auth import maintenance, service
-from .auth.models import DEFAULT_ROLE, MAX_ROLE_LENGTH, ROLE_LIST, is_better_auth_user
+from .auth.models import is_better_auth_user
+from .auth.roles import DEFAULT_ROLE, MAX_ROLE_LENGTH, ROLE_LIST
 from .auth.schemas import signup_schema
 from .db import db, describe_database_error
 from .errors import ApiError

@@ -13,7 +13,8 @@ from ..db import db
 from ..errors import AccountDisabled, EmailTaken, InvalidCredentials, InvalidToken
 from ..fields import normalize_email
 from . import passwords, revocation, tokens
-from .models import DEFAULT_ROLE, User, ensure_user, is_better_auth_user
+from .models import User, ensure_user, is_better_auth_user
+from .roles import DEFAULT_ROLE
 
 MAX_PROFILE_CLAIM = 200
 
