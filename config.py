@@ -6,8 +6,6 @@ from datetime import timedelta
 
 import limits
 from dotenv import load_dotenv
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 load_dotenv()
 
@@ -254,9 +252,19 @@ def finalize(config):
         JWT_DECODE_LEEWAY=10,
         JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=config["ACCESS_TOKEN_TTL"]),
         JWT_REFRESH_TOKEN_EXPIRES=timedelta(seconds=config["REFRESH_TOKEN_TTL"]),
-        SQLALCHEMY_ENGINE_OPTIONS=engine_options(config),
         DATABASE_LISTEN_URL=config["DATABASE_LISTEN_URL"] or config["SQLALCHEMY_DATABASE_URI"],
     )
+
+
+def finalize_database(config):
+    """Derive the settings read from the two database URLs (SQLAlchemy parses them), or refuse.
+
+    Apart from finalize(), and run just before db.init_app: parsing a URL imports SQLAlchemy
+    (~0.4 s), which `flask --app wsgi --help` and the commands without a database do not need.
+    """
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
+    raw = config["BETTER_AUTH_DATABASE_URL"]
+    config["BETTER_AUTH_SESSIONS_URL"] = better_auth_database_url(raw) if raw else None
 
 
 def finalize_jwks(config):
@@ -283,27 +291,25 @@ def finalize_jwks(config):
 
 
 def finalize_sessions(config):
-    """Derive the SQLAlchemy URL of the Better Auth database the session check reads."""
+    """Refuse session-check settings that cannot work (the URL itself: finalize_database)."""
     if config["BETTER_AUTH_REDIS_URL"]:
         raise ConfigError(
             "BETTER_AUTH_REDIS_URL is not supported: set session.storeSessionInDatabase: true in "
             "the frontend's Better Auth options (sessions then live in its database too) and "
             "unset BETTER_AUTH_REDIS_URL."
         )
-    raw = config["BETTER_AUTH_DATABASE_URL"]
-    if not raw:
-        if config["BETTER_AUTH_REQUIRE_SESSION"]:
-            raise ConfigError(
-                "BETTER_AUTH_REQUIRE_SESSION=true needs BETTER_AUTH_DATABASE_URL, the Better Auth "
-                "database the sessions are checked in."
-            )
-        config["BETTER_AUTH_SESSIONS_URL"] = None
-        return
-    config["BETTER_AUTH_SESSIONS_URL"] = better_auth_database_url(raw)
+    if config["BETTER_AUTH_REQUIRE_SESSION"] and not config["BETTER_AUTH_DATABASE_URL"]:
+        raise ConfigError(
+            "BETTER_AUTH_REQUIRE_SESSION=true needs BETTER_AUTH_DATABASE_URL, the Better Auth "
+            "database the sessions are checked in."
+        )
 
 
 def better_auth_database_url(raw):
     """The psycopg URL of a ``postgresql://`` or ``postgres://`` string, or ConfigError."""
+    from sqlalchemy.engine import make_url  # see finalize_database
+    from sqlalchemy.exc import ArgumentError
+
     refusal = ConfigError(
         "BETTER_AUTH_DATABASE_URL must be a PostgreSQL connection string, such as "
         "postgresql://user:password@host:5432/name (the frontend's own works as is)."
@@ -367,6 +373,9 @@ def proxy_networks(addresses):
 
 def engine_options(config):
     """The engine's pool and timeouts on PostgreSQL; any other database keeps its defaults."""
+    from sqlalchemy.engine import make_url  # see finalize_database
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
     options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
     try:
         url = make_url(config["SQLALCHEMY_DATABASE_URI"])
@@ -426,3 +435,4 @@ def check_environment():
     config_class = config_from_env()
     settings = {name: getattr(config_class, name) for name in dir(config_class) if name.isupper()}
     finalize(settings)
+    finalize_database(settings)

@@ -1,16 +1,14 @@
-"""IRONMIND API: the Flask backend of a Next.js application whose users sign in with Better Auth."""
+"""IRONMIND API: the Flask backend of a Next.js application whose users sign in with Better Auth.
+
+The HTTP side is imported inside the functions below, not at the top: an app that the `flask`
+command builds for its own commands (see create_app) never needs it.
+"""
 
 from flask import Flask
 
-from config import config_from_env, finalize
+from config import config_from_env, finalize, finalize_database
 
-from . import metrics, migration_check, openapi, tracing
-from .auth import better_auth_sessions, passwords, revocation, tokens
-from .cli import register_commands
-from .db import close_session, db
-from .errors import register_error_handlers
-from .extensions import api, jwt, migrate
-from .http import lifecycle, proxies, ratelimit, sessions
+from .cli import loading_for_commands, register_commands
 from .http.json import OrjsonProvider
 from .logs import configure_logging
 
@@ -27,6 +25,14 @@ def create_app(config_class=None, **overrides):
     app.config.update(overrides)
     finalize(app.config)
     configure_logging(app)
+    if loading_for_commands():
+        # `flask --app wsgi <command>` and its --help: the command sets up the database
+        # when it runs (cli.py); blueprints, metrics and the rest are for serving.
+        register_commands(app)
+        return app
+    from . import migration_check
+
+    finalize_database(app.config)
     configure_http(app)
     register_extensions(app)
     register_blueprints(app)
@@ -37,12 +43,21 @@ def create_app(config_class=None, **overrides):
 
 
 def configure_http(app):
+    from .http import lifecycle, proxies, sessions
+
     sessions.init_app(app)
     proxies.init_app(app)
     lifecycle.init_app(app)  # request id, body check, headers and CORS, metrics, access line
 
 
 def register_extensions(app):
+    from . import metrics, openapi, tracing
+    from .auth import better_auth_sessions, passwords, revocation, tokens
+    from .db import close_session, db
+    from .extensions import jwt, migrate
+    from .http import ratelimit
+    from .openapi import api
+
     db.init_app(app)
     metrics.init_app(app)  # before close_session: its pool gauges are read after it ran
     app.teardown_appcontext(close_session)
@@ -63,8 +78,15 @@ def register_blueprints(app):
     from .auth.routes import blp as auth_blp
     from .health import blp as health_blp
     from .metrics import blp as metrics_blp
+    from .openapi import api
     from .protected import blp as protected_blp
     from .tasks.routes import blp as tasks_blp
 
     for blueprint in (health_blp, metrics_blp, auth_blp, protected_blp, tasks_blp, admin_blp):
         api.register_blueprint(blueprint)
+
+
+def register_error_handlers(app):
+    from . import errors
+
+    errors.register_error_handlers(app)

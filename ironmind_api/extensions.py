@@ -3,9 +3,6 @@
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 
-from .openapi import Api
-
 migrate = Migrate()
 # Issues the API's own access and refresh tokens; auth/tokens.py verifies every token.
 jwt = JWTManager()
-api = Api()

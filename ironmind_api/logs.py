@@ -81,6 +81,9 @@ def configure_logging(app):
     handler.setLevel(app.config["LOG_LEVEL"])
     root.setLevel(app.config["LOG_LEVEL"])
     app.logger.removeHandler(default_handler)
+    # alembic logs one INFO line per built-in plugin when it is first imported, which is now
+    # after this (by `flask db …` or register_extensions): noise in every command's output.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # The development server's own lines (" * Running on http://…", its warning) are read by a
     # person at a terminal: plain text, a line each. Its per-request lines are dropped, since
     # the access line (http/lifecycle.py) replaces them. Only `flask run` logs to "werkzeug".

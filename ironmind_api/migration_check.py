@@ -4,8 +4,6 @@ import logging
 from pathlib import Path
 
 import click
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,6 +37,10 @@ def init_app(app):
 
 def migration_heads(app):
     """The head revision(s) of the migrations directory, or None when it cannot be read."""
+    # alembic (~0.15 s to import) only where heads are read: not for every `flask` command.
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     directory = Path(app.extensions["migrate"].directory)
     if not directory.is_absolute() and not directory.is_dir():
         directory = Path(app.root_path).parent / directory

@@ -102,6 +102,11 @@ class Api(flask_smorest.Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
 
+# Here rather than in extensions.py, which `flask db …` imports for Flask-Migrate: a command
+# has no use for flask-smorest, apispec and webargs.
+api = Api()
+
+
 def document(**operation):
     """A decorator merging raw OpenAPI ``operation`` fields into a view's documentation.
 

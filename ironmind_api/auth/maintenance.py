@@ -7,8 +7,6 @@ from ..fields import normalize_email
 from . import revocation
 from .models import RevokedToken, TokenFamily, User
 
-PURGE_BATCH = 1000
-
 
 def find_user(email_or_id):
     """The user with this id, else with this email (normalised as signup stores it), else None."""
@@ -56,7 +54,7 @@ def set_role(user, role):
     db.session.commit()
 
 
-def purge(batch_size=PURGE_BATCH, now=None):
+def purge(batch_size, now=None):
     """Delete what no token can need any more, in short transactions; returns the counts.
 
     A revocation row goes PURGE_MARGIN after its token's expiry (beyond the decode leeway),

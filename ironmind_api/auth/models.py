@@ -1,6 +1,5 @@
 """Accounts, sessions (token families) and the revocation list, as tables."""
 
-import re
 import uuid
 from datetime import datetime
 
@@ -9,16 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Model, UTCDateTime, db, insert_ignoring_conflicts, utcnow
 from ..fields import normalize_email
+from .roles import DEFAULT_ROLE, MAX_ROLE_LENGTH
 
 MAX_USER_ID_LENGTH = 255
 # Identity is (issuer, subject): a Better Auth user's rows are kept under "ba:<sub>", a local
 # account's under its own id (32 hex digits, never a colon), so no subject one issuer signs
 # can name a row of the other's.
 BETTER_AUTH_NAMESPACE = "ba:"
-DEFAULT_ROLE = "user"
-MAX_ROLE_LENGTH = 64
-# One role or several, comma-separated: how Better Auth's admin plugin writes a role claim.
-ROLE_LIST = re.compile(r"[A-Za-z0-9_-]+(?:,[A-Za-z0-9_-]+)*")
 
 
 def better_auth_user_id(subject):

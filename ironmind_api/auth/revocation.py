@@ -15,12 +15,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import delete, func, make_url, select, update
 
 from ..db import db, insert_ignoring_conflicts, utcnow
 from ..errors import InvalidToken, TokenRevoked
-from ..metrics import refresh_reuse
 from . import revocation_cache
 from .models import RevokedToken, TokenFamily
 
@@ -95,17 +93,6 @@ def new_jti():
     return str(uuid.uuid4())
 
 
-def mint_pair(user_id, family_id, refresh_jti, role):
-    """An access token and the family's current refresh token, both naming the family and
-    this API as their issuer; the access token also carries the account's ``role``."""
-    claims = {"fam": family_id, "iss": API_ISSUER}
-    access_claims = {**claims, "role": role}
-    access = create_access_token(identity=user_id, additional_claims=access_claims)
-    refresh_claims = {**claims, "jti": refresh_jti}
-    refresh = create_refresh_token(identity=user_id, additional_claims=refresh_claims)
-    return access, refresh
-
-
 def start_family(user_id):
     """Open a session for a signin; returns (family id, its first refresh jti)."""
     family = TokenFamily(user_id=user_id, refresh_jti=new_jti(), expires_at=_refresh_expiry())
@@ -150,6 +137,10 @@ def rotate(claims):
         return family_id, current_jti
     revoke_family(family_id, now)
     db.session.commit()
+    # Imported on this rare path only: `flask users disable` needs this module but neither
+    # prometheus_client nor the HTTP blueprint machinery the metrics module brings.
+    from ..metrics import refresh_reuse
+
     refresh_reuse.inc()
     raise TokenRevoked()
 

@@ -51,11 +51,9 @@ import os
 import threading
 import time
 
-import psycopg
 from sqlalchemy import make_url
 
 from ..db import describe_database_error
-from ..metrics import record_revocation_copy, revocation_reconnects
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +152,12 @@ class RevocationCache:
     # -- the listener thread -------------------------------------------------------------
 
     def _run(self, pid):
+        # Only this thread talks to the database directly and sets the gauges: a process that
+        # never checks a token (a `flask` command) imports neither psycopg nor the metrics.
+        import psycopg
+
+        from ..metrics import record_revocation_copy, revocation_reconnects
+
         failures = 0
         while self._pid == pid and not self.stopped:
             try:
@@ -173,6 +177,8 @@ class RevocationCache:
             failures += 1
 
     def _sync(self, conn):
+        from ..metrics import record_revocation_copy  # see _run
+
         conn.execute(f"LISTEN {CHANNEL}")
         rows = conn.execute(LOAD_SQL, (self._margin,)).fetchall()
         with self._lock:
@@ -183,6 +189,8 @@ class RevocationCache:
         log.info("revocation cache synced: %d revoked keys", len(rows))
 
     def _listen(self, conn):
+        from ..metrics import record_revocation_copy  # see _run
+
         purged_at = time.monotonic()
         while not self.stopped:
             for notify in conn.notifies(timeout=HEARTBEAT):

@@ -24,7 +24,7 @@ def from_proxies_only(networks, behind_proxy, direct):
 
     # A server sees few peers (its proxies, a health checker): each one's verdict is kept,
     # so a request pays a dict lookup instead of parsing its peer's address.
-    verdicts: dict = {}
+    verdicts = {}
 
     def dispatch(environ, start_response):
         peer = environ.get("REMOTE_ADDR")

@@ -3,9 +3,9 @@
 import functools
 import uuid
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.service import provision_user
@@ -14,7 +14,7 @@ from ..errors import NotFound
 from ..pagination import KeysetCursor
 from .models import Task
 
-TASKS = Task.__table__
+TASKS = cast(Table, Task.__table__)
 CURSOR = KeysetCursor(salt="tasks-cursor")
 
 
