@@ -4,6 +4,8 @@ The HTTP side is imported inside the functions below, not at the top: an app tha
 command builds for its own commands (see create_app) never needs it.
 """
 
+import functools
+
 from flask import Flask
 
 from config import config_from_env, finalize, finalize_database
@@ -59,14 +61,13 @@ def register_extensions(app):
     from .openapi import api
 
     db.init_app(app)
-    metrics.init_app(app)  # before close_session: its pool gauges are read after it ran
-    app.teardown_appcontext(close_session)
+    pool_gauges = metrics.init_app(app)
+    app.teardown_appcontext(functools.partial(close_session, pool_gauges=pool_gauges))
     tracing.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
-    tokens.init_app(app)
-    better_auth_sessions.init_app(app)
-    revocation.init_app(app)
+    sessions = better_auth_sessions.init_app(app)
+    tokens.init_app(app, sessions, revocation.init_app(app))
     passwords.init_app(app)
     ratelimit.init_app(app)
     api.init_app(app, spec_kwargs=openapi.spec_kwargs())

@@ -99,15 +99,18 @@ def rollback_quietly():
         db.session.remove()
 
 
-def close_session(exc):
+def close_session(exc, pool_gauges=None):
     """Close the request's session; a connection lost meanwhile must not turn into a 500.
 
     Registered after Flask-SQLAlchemy's own teardown, so it runs first: closing rolls back,
     and on a connection the database just dropped that rollback raises, after the response
-    (perhaps a 201 for a committed row) was already built.
+    (perhaps a 201 for a committed row) was already built. Then the pool gauges (metrics.py)
+    are updated, with the request's connection back in the pool.
     """
     try:
         db.session.remove()
     except SQLAlchemyError as error:
         log.warning("session close failed: %s", describe_database_error(error))
         db.session.registry.clear()
+    if pool_gauges is not None:
+        pool_gauges.update()

@@ -122,12 +122,13 @@ blp = Blueprint("metrics", __name__, url_prefix="/metrics", description="Prometh
 
 
 def init_app(app):
-    """Call before close_session is registered: teardowns run in reverse, so the pool gauges
-    are read after the request's connection went back to the pool."""
+    """Returns the pool gauges (None with metrics off), for the teardown that closes the
+    request's session to update once the connection is back in the pool (db.close_session)."""
     app_info.labels(app.config["API_VERSION"]).set(1)
-    if app.config["METRICS_ENABLED"]:
-        gauges = app.extensions["metrics_pool"] = PoolGauges(_pool_of(app))
-        app.teardown_appcontext(lambda exception: gauges.update())
+    if not app.config["METRICS_ENABLED"]:
+        return None
+    gauges = app.extensions["metrics_pool"] = PoolGauges(_pool_of(app))
+    return gauges
 
 
 def _pool_of(app):

@@ -192,5 +192,7 @@ class SessionCheck:
 
 
 def init_app(app):
+    """The app's session check (None without BETTER_AUTH_DATABASE_URL)."""
     url = app.config["BETTER_AUTH_SESSIONS_URL"]
-    app.extensions["better_auth_sessions"] = SessionCheck(app.config) if url else None
+    check = app.extensions["better_auth_sessions"] = SessionCheck(app.config) if url else None
+    return check

@@ -17,16 +17,21 @@ def auth_required(fn):
     request's log lines.
     """
 
-    @wraps(fn)
+    # Every guarded operation is documented as needing the bearer token and answering 401, and
+    # 403 for a banned Better Auth user (auth/better_auth_sessions.py). The documentation is
+    # flask-smorest's doc decorator's; guarded takes it over through functools.wraps, as
+    # flask-smorest's own decorators pass theirs on, and calls the view itself, so a request
+    # does not also run that decorator's wrapper.
+    responses = {401: error_ref(401), 403: error_ref(403)}
+    documented = document(security=[{SECURITY_SCHEME: []}], responses=responses)(fn)
+
+    @wraps(documented)
     def guarded(*args, **kwargs):
-        identity = tokens.verify_access_token(request.headers.get("Authorization"))
+        identity = tokens.verify_access_token(request.environ.get("HTTP_AUTHORIZATION"))
         g.user_id = identity.subject
         return fn(*args, identity=identity, **kwargs)
 
-    # Every guarded operation is documented as needing the bearer token and answering 401, and
-    # 403 for a banned Better Auth user (auth/better_auth_sessions.py).
-    responses = {401: error_ref(401), 403: error_ref(403)}
-    return document(security=[{SECURITY_SCHEME: []}], responses=responses)(guarded)
+    return guarded
 
 
 def roles_required(*roles):
@@ -48,13 +53,15 @@ def roles_required(*roles):
     message = f"This needs the {' or '.join(roles)} role."
 
     def decorator(fn):
-        @wraps(fn)
+        documented = document(responses={403: error_ref(403)})(fn)  # as in auth_required
+
+        @wraps(documented)
         def guarded(*args, identity, **kwargs):
             if allowed.isdisjoint(roles_of(identity)):
                 raise Forbidden(message=message)
             return fn(*args, identity=identity, **kwargs)
 
-        return document(responses={403: error_ref(403)})(guarded)
+        return guarded
 
     return decorator
 

@@ -51,17 +51,19 @@ def family_key(family_id):
 
 
 def init_app(app):
-    """Keep a per-process copy of the revocation list where the database can notify (PostgreSQL)."""
+    """Keep a per-process copy of the revocation list where the database can notify
+    (PostgreSQL); returns it, or None (the table is asked every time)."""
     config = app.config
     if not config["REVOCATION_LISTEN"]:
-        return
+        return None
     if make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "postgresql":
-        return
+        return None
     connect_args = config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
     # LISTEN holds a session: DATABASE_LISTEN_URL, direct to PostgreSQL behind PgBouncer.
-    app.extensions["revocation_cache"] = revocation_cache.cache_for(
+    copy = app.extensions["revocation_cache"] = revocation_cache.cache_for(
         config["DATABASE_LISTEN_URL"], connect_args, PURGE_MARGIN.total_seconds()
     )
+    return copy
 
 
 def revocation_keys(claims):
@@ -75,13 +77,13 @@ def revocation_keys(claims):
 
 def is_revoked(claims):
     """Is the token, or its session, revoked?"""
-    return any_revoked(revocation_keys(claims))
+    return any_revoked(revocation_keys(claims), current_app.extensions.get("revocation_cache"))
 
 
-def any_revoked(keys):
-    """Is one of ``keys`` revoked? The synced copy, else one primary-key lookup."""
-    cache = current_app.extensions.get("revocation_cache")
-    if cache is not None and cache.answer(keys) is False:
+def any_revoked(keys, copy):
+    """Is one of ``keys`` revoked? The synced ``copy`` (init_app's), else one primary-key
+    lookup."""
+    if copy is not None and copy.answer(keys) is False:
         return False
     # Not synced, or listed in the copy: the table decides (a listed key is confirmed, so a
     # stale entry can never turn a valid token away).

@@ -91,7 +91,7 @@ class Identity:
 class TokenPolicy:
     """One app's verification settings, read once from its config."""
 
-    def __init__(self, config):
+    def __init__(self, config, sessions=None, revocation_copy=None):
         self.secret = config["JWT_SECRET_KEY"]
         self.leeway = config["JWT_DECODE_LEEWAY"]
         self.max_bytes = config["MAX_TOKEN_BYTES"]
@@ -103,10 +103,14 @@ class TokenPolicy:
         }
         self.keys = key_set(config)
         self.verified = VerifiedTokens(config["TOKEN_CACHE_SIZE"])
+        self.sessions = sessions  # better_auth_sessions.SessionCheck, or None
+        self.revocation_copy = revocation_copy  # revocation_cache.RevocationCache, or None
 
 
-def init_app(app):
-    app.extensions["tokens"] = TokenPolicy(app.config)
+def init_app(app, sessions=None, revocation_copy=None):
+    """Verify the app's tokens; ``sessions`` and ``revocation_copy`` are what those modules'
+    init_app returned."""
+    app.extensions["tokens"] = TokenPolicy(app.config, sessions, revocation_copy)
 
 
 def verify_access_token(authorization):
@@ -116,12 +120,11 @@ def verify_access_token(authorization):
     verified = policy.verified.get(token, time.time())
     if verified is None or not _key_still_current(verified, policy):
         verified = _verify_access(token, policy)
-    if revocation.any_revoked(verified.revocation_keys):
+    if revocation.any_revoked(verified.revocation_keys, policy.revocation_copy):
         raise TokenRevoked()
     identity = verified.identity
-    sessions = current_app.extensions["better_auth_sessions"]
-    if sessions is not None and is_better_auth_user(identity.user_id):  # a frontend's token
-        return sessions.check(identity)
+    if policy.sessions is not None and is_better_auth_user(identity.user_id):  # the frontend's
+        return policy.sessions.check(identity)
     return identity
 
 
