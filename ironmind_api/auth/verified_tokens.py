@@ -31,9 +31,6 @@ class VerifiedTokens:
         self._entries: dict[str, Verified] = {}
         self._lock = threading.Lock()
 
-    def __len__(self):
-        return len(self._entries)
-
     def get(self, token, now):
         """The token's entry, or None (never seen, evicted, or expired: dropped now)."""
         entry = self._entries.get(token)
@@ -49,9 +46,6 @@ class VerifiedTokens:
             if len(self._entries) >= self.max_entries:
                 self._make_room(time.time())
             self._entries[token] = entry
-
-    def discard(self, token):
-        self._entries.pop(token, None)
 
     def _make_room(self, now):
         live = {token: e for token, e in self._entries.items() if now < e.expires_at}
